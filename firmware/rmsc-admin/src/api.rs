@@ -1,0 +1,151 @@
+//! The JSON API over [`Admin`]. The daemon serves it on a local socket for the command line;
+//! the web UI mounts the same router behind its session authentication, which then sets the
+//! acting administrator.
+
+use crate::error::AdminError;
+use crate::list_edit::NewEntry;
+use crate::ops::{Admin, DeviceSignIn, SignedIn, Status};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use rmsc_contract::{AuthorizedList, DeviceCodeResponse};
+use rmsc_store::{EventFilter, EventLevel, EventRecord};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// Header naming the acting administrator; set by the trusted front end (the local socket
+/// is root-only; the web UI sets it from its session).
+pub const ACTOR_HEADER: &str = "x-rmsc-actor";
+
+type Shared = State<Arc<Admin>>;
+
+pub fn router(admin: Arc<Admin>) -> Router {
+    Router::new()
+        .route("/api/v1/status", get(status))
+        .route("/api/v1/signin/password", post(sign_in_password))
+        .route("/api/v1/signin/device", post(start_device))
+        .route("/api/v1/signin/device/poll", post(poll_device))
+        .route("/api/v1/registration", post(register).delete(deregister))
+        .route("/api/v1/authorized", get(list).post(add))
+        .route("/api/v1/authorized/{key}", delete(remove))
+        .route("/api/v1/events", get(events))
+        .with_state(admin)
+}
+
+fn actor(headers: &HeaderMap) -> String {
+    headers
+        .get(ACTOR_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|a| !a.is_empty() && a.len() <= 128)
+        .unwrap_or("console")
+        .to_owned()
+}
+
+async fn status(State(admin): Shared) -> Json<Status> {
+    Json(admin.status())
+}
+
+#[derive(Deserialize)]
+struct PasswordSignIn {
+    username: String,
+    password: String,
+}
+
+async fn sign_in_password(
+    State(admin): Shared,
+    headers: HeaderMap,
+    Json(body): Json<PasswordSignIn>,
+) -> Result<Json<SignedIn>, AdminError> {
+    Ok(Json(
+        admin
+            .sign_in_password(&body.username, &body.password, &actor(&headers))
+            .await?,
+    ))
+}
+
+async fn start_device(State(admin): Shared) -> Result<Json<DeviceCodeResponse>, AdminError> {
+    Ok(Json(admin.start_device_sign_in().await?))
+}
+
+#[derive(Deserialize)]
+struct DevicePollBody {
+    device_code: String,
+}
+
+async fn poll_device(
+    State(admin): Shared,
+    headers: HeaderMap,
+    Json(body): Json<DevicePollBody>,
+) -> Result<Json<DeviceSignIn>, AdminError> {
+    Ok(Json(
+        admin
+            .poll_device_sign_in(&body.device_code, &actor(&headers))
+            .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct RegisterBody {
+    connector_name: String,
+}
+
+async fn register(
+    State(admin): Shared,
+    headers: HeaderMap,
+    Json(body): Json<RegisterBody>,
+) -> Result<Json<Status>, AdminError> {
+    Ok(Json(
+        admin
+            .register(&body.connector_name, &actor(&headers))
+            .await?,
+    ))
+}
+
+async fn deregister(State(admin): Shared, headers: HeaderMap) -> Result<StatusCode, AdminError> {
+    admin.deregister(&actor(&headers)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list(State(admin): Shared) -> Json<AuthorizedList> {
+    Json(admin.authorized_list())
+}
+
+async fn add(
+    State(admin): Shared,
+    headers: HeaderMap,
+    Json(entry): Json<NewEntry>,
+) -> Result<Json<AuthorizedList>, AdminError> {
+    Ok(Json(admin.authorize_add(entry, &actor(&headers)).await?))
+}
+
+async fn remove(
+    State(admin): Shared,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+) -> Result<Json<AuthorizedList>, AdminError> {
+    Ok(Json(admin.authorize_remove(&key, &actor(&headers)).await?))
+}
+
+#[derive(Deserialize)]
+struct EventQuery {
+    level: Option<EventLevel>,
+    id: Option<u16>,
+    text: Option<String>,
+    before: Option<u64>,
+    limit: Option<usize>,
+}
+
+async fn events(
+    State(admin): Shared,
+    Query(q): Query<EventQuery>,
+) -> Result<Json<Vec<EventRecord>>, AdminError> {
+    let filter = EventFilter {
+        min_level: q.level,
+        id: q.id,
+        text: q.text,
+        before_seq: q.before,
+        limit: q.limit.unwrap_or(100).min(10_000),
+    };
+    Ok(Json(admin.events(&filter)?))
+}

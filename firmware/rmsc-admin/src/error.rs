@@ -1,0 +1,106 @@
+//! Errors of administrative operations, with a stable code and a message an administrator can
+//! act on. Internals are logged, never returned.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use rmsc_cloud::CloudCallError;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The cloud refused, with one of the contract's error codes.
+    #[error("{message}")]
+    Cloud {
+        code: String,
+        message: String,
+        status: u16,
+    },
+    /// The cloud could not be reached.
+    #[error("The cloud service could not be reached: {0}")]
+    CloudUnreachable(String),
+    #[error("Sign in to the cloud service first.")]
+    NotSignedIn,
+    #[error("The appliance is not registered with the cloud service.")]
+    NotRegistered,
+    #[error("The appliance is already registered as {0}. Deregister it first.")]
+    AlreadyRegistered(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("The authorized-server list kept changing on other appliances; try again.")]
+    Conflict,
+    #[error("The appliance could not save its state.")]
+    Store(String),
+}
+
+impl AdminError {
+    pub fn code(&self) -> &str {
+        match self {
+            AdminError::Cloud { code, .. } => code,
+            AdminError::CloudUnreachable(_) => "cloud_unreachable",
+            AdminError::NotSignedIn => "not_signed_in",
+            AdminError::NotRegistered => "not_registered",
+            AdminError::AlreadyRegistered(_) => "already_registered",
+            AdminError::Invalid(_) => "invalid",
+            AdminError::NotFound(_) => "not_found",
+            AdminError::Conflict => "conflict",
+            AdminError::Store(_) => "store",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            AdminError::Cloud { status, .. } => {
+                if *status == 401 || *status == 403 || *status == 400 {
+                    StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
+                } else {
+                    StatusCode::BAD_GATEWAY
+                }
+            }
+            AdminError::CloudUnreachable(_) => StatusCode::BAD_GATEWAY,
+            AdminError::NotSignedIn => StatusCode::UNAUTHORIZED,
+            AdminError::NotRegistered | AdminError::AlreadyRegistered(_) | AdminError::Conflict => {
+                StatusCode::CONFLICT
+            }
+            AdminError::Invalid(_) => StatusCode::BAD_REQUEST,
+            AdminError::NotFound(_) => StatusCode::NOT_FOUND,
+            AdminError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<CloudCallError> for AdminError {
+    fn from(error: CloudCallError) -> Self {
+        match (error.code(), &error.failure) {
+            (Some(code), rmsc_cloud::CloudFailure::Status { status, .. }) => AdminError::Cloud {
+                code: code.as_str().to_owned(),
+                message: code.admin_message().to_owned(),
+                status: *status,
+            },
+            _ => {
+                tracing::warn!(%error, "cloud call failed");
+                AdminError::CloudUnreachable(error.failure.to_string())
+            }
+        }
+    }
+}
+
+impl From<rmsc_store::StoreError> for AdminError {
+    fn from(error: rmsc_store::StoreError) -> Self {
+        tracing::error!(%error, "store failure in an admin operation");
+        AdminError::Store(error.to_string())
+    }
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        (
+            status,
+            Json(json!({ "error": self.code(), "message": self.to_string() })),
+        )
+            .into_response()
+    }
+}

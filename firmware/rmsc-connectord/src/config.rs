@@ -1,0 +1,337 @@
+//! The daemon's configuration: one TOML file, parsed into typed values and validated before
+//! any port is bound. Every field has a default that suits the appliance.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("invalid setting {field}: {why}")]
+    Invalid { field: &'static str, why: String },
+}
+
+fn invalid(field: &'static str, why: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field,
+        why: why.into(),
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the store, the machine key and the recovery copy live (the data partition).
+    pub data_dir: PathBuf,
+    /// Base URL of the cloud service's control plane.
+    pub cloud_url: url::Url,
+    /// Extra CA certificate (PEM file) the cloud's certificate may chain to.
+    #[serde(default)]
+    pub cloud_ca_file: Option<PathBuf>,
+    /// Local socket of the administration API (root-only).
+    #[serde(default = "default_admin_socket")]
+    pub admin_socket: PathBuf,
+    /// Name reported to the cloud; defaults to the host name.
+    #[serde(default)]
+    pub appliance_name: Option<String>,
+    /// Caller authentication: `none` (refuse all) or, in test builds only, `test-header`.
+    #[serde(default = "default_identity")]
+    pub identity: String,
+    /// Seconds in-flight requests get to finish after SIGTERM.
+    #[serde(default = "default_grace")]
+    pub shutdown_grace_secs: u64,
+    /// Milliseconds between reporting not-ready and closing the listeners, so load balancers
+    /// notice before connections are refused.
+    #[serde(default = "default_drain_delay")]
+    pub drain_delay_ms: u64,
+    #[serde(default)]
+    pub callers: CallerConfig,
+    #[serde(default)]
+    pub cloud: CloudConfig,
+    #[serde(default)]
+    pub sync: SyncConfig,
+    #[serde(default)]
+    pub ops: OpsConfig,
+}
+
+/// The caller listeners and their limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CallerConfig {
+    /// Plain HTTP listen addresses (the original's port 80).
+    pub http: Vec<SocketAddr>,
+    /// HTTPS listen addresses (port 443).
+    pub https: Vec<SocketAddr>,
+    /// Certificate chain and key (PEM) for HTTPS; without them a self-signed certificate for
+    /// the connector name is made and kept in the store.
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
+    pub max_connections: usize,
+    pub max_header_bytes: usize,
+    pub max_body_bytes: usize,
+    pub body_memory_budget: usize,
+    pub header_read_timeout_secs: u64,
+    pub body_idle_timeout_secs: u64,
+}
+
+impl Default for CallerConfig {
+    fn default() -> Self {
+        let limits = rmsc_relay::RelayLimits::default();
+        Self {
+            http: vec![SocketAddr::from(([0, 0, 0, 0], 80))],
+            https: vec![SocketAddr::from(([0, 0, 0, 0], 443))],
+            tls_cert_file: None,
+            tls_key_file: None,
+            max_connections: limits.max_connections,
+            max_header_bytes: limits.max_header_bytes,
+            max_body_bytes: limits.max_body_bytes,
+            body_memory_budget: limits.body_memory_budget,
+            header_read_timeout_secs: limits.header_read_timeout.as_secs(),
+            body_idle_timeout_secs: limits.body_idle_timeout.as_secs(),
+        }
+    }
+}
+
+/// Timeouts of calls to the cloud.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CloudConfig {
+    pub connect_timeout_ms: u64,
+    pub response_timeout_ms: u64,
+    pub body_idle_timeout_ms: u64,
+    pub retry_after_secs: u32,
+}
+
+impl Default for CloudConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout_ms: 5_000,
+            response_timeout_ms: 30_000,
+            body_idle_timeout_ms: 30_000,
+            retry_after_secs: 5,
+        }
+    }
+}
+
+/// The authorized-list sync.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncConfig {
+    pub long_poll_secs: u64,
+    pub max_staleness_secs: u64,
+    pub heartbeat_secs: u64,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            long_poll_secs: 20,
+            max_staleness_secs: 45,
+            heartbeat_secs: 30,
+        }
+    }
+}
+
+/// The operations listener: `/metrics`, `/healthz`, `/readyz` (keep it on a management network).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpsConfig {
+    pub listen: Option<SocketAddr>,
+}
+
+impl Default for OpsConfig {
+    fn default() -> Self {
+        Self {
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+        }
+    }
+}
+
+fn default_admin_socket() -> PathBuf {
+    PathBuf::from("/run/rmsc/admin.sock")
+}
+fn default_identity() -> String {
+    "none".to_owned()
+}
+fn default_grace() -> u64 {
+    20
+}
+fn default_drain_delay() -> u64 {
+    2_000
+}
+
+impl Config {
+    /// Reads and validates a configuration file.
+    pub fn load(path: &std::path::Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|e| match e {
+            ConfigError::Parse { source, .. } => ConfigError::Parse {
+                path: path.to_owned(),
+                source,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses and validates configuration text.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|source| ConfigError::Parse {
+            path: PathBuf::from("<config>"),
+            source,
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what serde cannot: ranges and combinations.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !matches!(self.cloud_url.scheme(), "https") {
+            return Err(invalid("cloud_url", "must be an https:// URL"));
+        }
+        if self.callers.http.is_empty() && self.callers.https.is_empty() {
+            return Err(invalid(
+                "callers",
+                "at least one HTTP or HTTPS listen address is needed",
+            ));
+        }
+        if self.callers.tls_cert_file.is_some() != self.callers.tls_key_file.is_some() {
+            return Err(invalid(
+                "callers.tls_cert_file",
+                "give both tls_cert_file and tls_key_file, or neither",
+            ));
+        }
+        let c = &self.callers;
+        if c.max_connections == 0 || c.max_connections > 1_000_000 {
+            return Err(invalid(
+                "callers.max_connections",
+                "must be between 1 and 1000000",
+            ));
+        }
+        if !(8 * 1024..=1024 * 1024).contains(&c.max_header_bytes) {
+            return Err(invalid(
+                "callers.max_header_bytes",
+                "must be between 8 KiB and 1 MiB",
+            ));
+        }
+        if !(64 * 1024..=64 * 1024 * 1024).contains(&c.max_body_bytes) {
+            return Err(invalid(
+                "callers.max_body_bytes",
+                "must be between 64 KiB and 64 MiB",
+            ));
+        }
+        if c.body_memory_budget < c.max_body_bytes {
+            return Err(invalid(
+                "callers.body_memory_budget",
+                "must be at least max_body_bytes",
+            ));
+        }
+        if c.header_read_timeout_secs == 0 || c.body_idle_timeout_secs == 0 {
+            return Err(invalid("callers", "timeouts must be at least 1 second"));
+        }
+        if self.cloud.connect_timeout_ms == 0
+            || self.cloud.response_timeout_ms == 0
+            || self.cloud.body_idle_timeout_ms == 0
+        {
+            return Err(invalid("cloud", "timeouts must be positive"));
+        }
+        if self.sync.long_poll_secs == 0
+            || self.sync.long_poll_secs > rmsc_contract::MAX_LONG_POLL_SECS
+        {
+            return Err(invalid(
+                "sync.long_poll_secs",
+                format!(
+                    "must be between 1 and {}",
+                    rmsc_contract::MAX_LONG_POLL_SECS
+                ),
+            ));
+        }
+        if self.sync.max_staleness_secs <= self.sync.long_poll_secs {
+            return Err(invalid(
+                "sync.max_staleness_secs",
+                "must be longer than long_poll_secs",
+            ));
+        }
+        match self.identity.as_str() {
+            "none" => {}
+            "test-header" if rmsc_identity::test_header_source().is_some() => {}
+            "test-header" => {
+                return Err(invalid(
+                    "identity",
+                    "test-header exists only in test builds",
+                ))
+            }
+            other => return Err(invalid("identity", format!("unknown mechanism {other:?}"))),
+        }
+        Ok(())
+    }
+
+    pub fn relay_limits(&self) -> rmsc_relay::RelayLimits {
+        let c = &self.callers;
+        rmsc_relay::RelayLimits {
+            max_connections: c.max_connections,
+            max_header_bytes: c.max_header_bytes,
+            max_body_bytes: c.max_body_bytes,
+            body_memory_budget: c.body_memory_budget,
+            header_read_timeout: Duration::from_secs(c.header_read_timeout_secs),
+            body_idle_timeout: Duration::from_secs(c.body_idle_timeout_secs),
+            retry_after_secs: self.cloud.retry_after_secs,
+            ..rmsc_relay::RelayLimits::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "data_dir = \"/tmp/x\"\ncloud_url = \"https://127.0.0.1:1\"\n";
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = Config::from_toml(MINIMAL).expect("valid");
+        assert_eq!(c.callers.http.len(), 1);
+        assert_eq!(c.identity, "none");
+        assert_eq!(c.relay_limits().max_body_bytes, 1024 * 1024);
+    }
+
+    #[test]
+    fn bad_configs_are_refused_with_the_field_named() {
+        let cases = [
+            ("data_dir = \"/x\"\ncloud_url = \"http://a\"\n", "cloud_url"),
+            (
+                &format!("{MINIMAL}[callers]\nhttp = []\nhttps = []\n"),
+                "callers",
+            ),
+            (
+                &format!("{MINIMAL}[callers]\nmax_body_bytes = 10\n"),
+                "max_body_bytes",
+            ),
+            (&format!("{MINIMAL}identity = \"ntlm\"\n"), "identity"),
+            (
+                &format!("{MINIMAL}[sync]\nlong_poll_secs = 99\n"),
+                "long_poll_secs",
+            ),
+            (&format!("{MINIMAL}unknown_key = 1\n"), "unknown"),
+        ];
+        for (text, needle) in cases {
+            let error = Config::from_toml(text).expect_err(needle).to_string();
+            assert!(error.contains(needle), "{error} should mention {needle}");
+        }
+    }
+}

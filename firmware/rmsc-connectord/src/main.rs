@@ -1,0 +1,5 @@
+//! `rmsconnector`: the connector daemon (`serve`) and its administration commands.
+
+fn main() -> std::process::ExitCode {
+    rmsc_connectord::main_entry()
+}

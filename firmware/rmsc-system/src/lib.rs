@@ -1,0 +1,79 @@
+//! The system layer: the only crate that makes system calls (through `nix`) or waits for
+//! process signals. The appliance's privileged operations (network, time, reboot) will live
+//! here behind narrow functions; today it provides signals, host facts and file modes.
+
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+/// Which signal asked the process to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSignal {
+    Terminate,
+    Interrupt,
+}
+
+/// Waits for SIGTERM or SIGINT.
+pub async fn stop_signal() -> io::Result<StopSignal> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(tokio::select! {
+        _ = term.recv() => StopSignal::Terminate,
+        _ = int.recv() => StopSignal::Interrupt,
+    })
+}
+
+/// The host name of this machine (what the appliance reports in heartbeats).
+pub fn hostname() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "rms-connector".to_owned())
+}
+
+/// Restricts a file to its owner (secrets, the admin socket).
+pub fn restrict_to_owner(path: &Path) -> io::Result<()> {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
+/// Sends SIGTERM to a process (used by tests and the supervisor).
+pub fn terminate(pid: u32) -> Result<(), SystemError> {
+    let pid = i32::try_from(pid).map_err(|_| SystemError::BadPid(pid))?;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .map_err(SystemError::Errno)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SystemError {
+    #[error("invalid process id {0}")]
+    BadPid(u32),
+    #[error("system call failed: {0}")]
+    Errno(#[from] nix::errno::Errno),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostname_is_not_empty_and_modes_apply() {
+        assert!(!hostname().is_empty());
+        let dir = std::env::temp_dir().join(format!("rmsc-system-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("secret");
+        std::fs::write(&file, b"x").expect("write");
+        restrict_to_owner(&file).expect("chmod");
+        let mode = std::fs::metadata(&file).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
+    fn terminate_refuses_absurd_pids() {
+        assert!(matches!(terminate(u32::MAX), Err(SystemError::BadPid(_))));
+    }
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every test of the project: formatting and lints, the unit, property and end-to-end
+# tests (cloud stand-in and connector over real sockets), a short run of every fuzz target,
+# the release-feature check, and the AD lab self-test. One command, as CI runs it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+fuzz_seconds="${RMSC_FUZZ_SECONDS:-10}"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "format"
+cargo fmt --all -- --check
+
+step "lints"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "the release binary has no test-only identity source"
+if cargo tree -p rmsc-connectord -e features --locked 2>/dev/null | grep -q 'test-identity'; then
+    echo "rmsc-connectord pulls in the test-identity feature" >&2
+    exit 1
+fi
+
+step "unit, property and end-to-end tests"
+cargo nextest run --workspace --locked --no-fail-fast
+
+step "fuzz targets (${fuzz_seconds}s each)"
+firmware/fuzz/run-all.sh "$fuzz_seconds"
+
+step "AD lab self-test (Samba DC in a network namespace)"
+if [ "$(id -u)" -eq 0 ] && command -v samba-tool >/dev/null 2>&1; then
+    tests/lab/selftest.sh
+else
+    echo "skipped: needs root and Samba (tests/lab/install-deps.sh)"
+fi
