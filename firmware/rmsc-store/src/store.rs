@@ -81,9 +81,18 @@ impl Store {
     }
 
     /// Waits until every write so far is on disk.
+    ///
+    /// sled 0.34's `flush_async` can hang when several flushes overlap, so the blocking
+    /// `flush` runs on the blocking pool instead; sled serialises concurrent flushes itself.
     pub(crate) async fn flush(&self) -> Result<(), StoreError> {
-        self.inner.db.flush_async().await?;
-        Ok(())
+        let db = self.inner.db.clone();
+        match tokio::task::spawn_blocking(move || db.flush()).await {
+            Ok(flushed) => {
+                flushed?;
+                Ok(())
+            }
+            Err(join) => std::panic::resume_unwind(join.into_panic()),
+        }
     }
 
     /// Rewrites `recovery.sealed` from the current registration and settings. The fsyncs

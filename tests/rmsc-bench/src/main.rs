@@ -1,0 +1,156 @@
+//! `rmsc-bench`: compares the connector relay against calling the cloud stand-in directly, on
+//! loopback, and prints a markdown table with the targets of issue 2. Not a test: run it with
+//! `cargo build --release -p rmsc-bench -p rmsc-e2e && target/release/rmsc-bench`.
+
+mod load;
+mod report;
+mod setup;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use bytes::Bytes;
+use clap::Parser;
+use hyper::header::{HeaderName, HeaderValue};
+use rmsc_cloud_standin::{sample_headers, sample_request};
+use rmsc_e2e::{identity, Lab, EXCH01, EXCHANGE_GROUP_SID};
+use rmsc_soap::{find_endpoint, Operation, SoapVersion};
+
+use crate::load::{run, Pace, Target};
+use crate::report::{Measured, Row};
+
+const ENDPOINT: &str = "certification/ServerCertification.asmx";
+const CONNECTIONS: usize = 64;
+/// Size of the stand-in's answers, asked for with `<StandinPadTo>`.
+const RESPONSE_BYTES: usize = 8 * 1024;
+
+#[derive(Debug, Parser)]
+#[command(about = "Connector relay vs direct-to-stand-in benchmark (issue 2)")]
+struct Args {
+    /// Seconds each measurement runs.
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// Also write the markdown table to this file.
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+}
+
+/// A SOAP request of `op` padded with filler text to about `size` bytes.
+fn padded_request(op: &Operation, size: usize) -> Bytes {
+    let pad_to = format!("<StandinPadTo>{RESPONSE_BYTES}</StandinPadTo>");
+    let bare = sample_request(op, &format!("{pad_to}<BenchPadding></BenchPadding>"));
+    let fill = "x".repeat(size.saturating_sub(bare.len()));
+    Bytes::from(sample_request(
+        op,
+        &format!("{pad_to}<BenchPadding>{fill}</BenchPadding>"),
+    ))
+}
+
+fn header(name: &str, value: &str) -> anyhow::Result<(HeaderName, HeaderValue)> {
+    Ok((
+        HeaderName::from_bytes(name.as_bytes())?,
+        HeaderValue::from_str(value)?,
+    ))
+}
+
+/// The SOAP headers every request carries, whichever the target.
+fn soap_headers(op: &Operation) -> anyhow::Result<Vec<(HeaderName, HeaderValue)>> {
+    let (content_type, action) = sample_headers(SoapVersion::V11, op);
+    let mut headers = vec![header("content-type", &content_type)?];
+    if let Some(action) = action {
+        headers.push(header("soapaction", &action)?);
+    }
+    Ok(headers)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let duration = Duration::from_secs(args.seconds.max(1));
+    let op = find_endpoint(ENDPOINT)
+        .and_then(|e| e.operation("Certify"))
+        .context("Certify operation on the certification endpoint")?;
+    let lab = Lab::start().await.context("stand-in")?;
+    let (direct_client, relay_url) = setup::direct_client(&lab, CONNECTIONS)
+        .await
+        .context("direct registration")?;
+    let daemon = setup::start_daemon(&lab)
+        .await
+        .context("connector daemon")?;
+    // Idle memory: after set-up, before any caller traffic.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle_rss_kib = setup::rss_kib(daemon.child.id())?;
+
+    let mut direct_headers = soap_headers(op)?;
+    direct_headers.extend(setup::direct_caller_headers()?);
+    let direct = Target {
+        client: direct_client,
+        url: format!("{relay_url}/_wmcs/{ENDPOINT}"),
+        headers: direct_headers,
+    };
+    let mut connector_headers = soap_headers(op)?;
+    connector_headers.push(header(
+        "x-rmsc-test-identity",
+        &identity(EXCH01, &[EXCHANGE_GROUP_SID]),
+    )?);
+    let connector = Target {
+        client: load::http_client(setup::tls_config(lab.standin.ca_pem(), None)?, CONNECTIONS),
+        url: format!("http://{}/_wmcs/{ENDPOINT}", daemon.connector.http),
+        headers: connector_headers,
+    };
+
+    let w1 = padded_request(op, 4 * 1024);
+    let w2 = padded_request(op, 64 * 1024);
+    direct.probe(&w1).await?;
+    connector.probe(&w1).await?;
+    // Warm-up: open the connections and the connector's upstream pool before measuring.
+    let warm = Duration::from_millis(500);
+    run(&direct, w1.clone(), CONNECTIONS, warm, Pace::Closed).await;
+    run(&connector, w1.clone(), CONNECTIONS, warm, Pace::Closed).await;
+
+    let mut rows = Vec::new();
+    for (workload, body) in [
+        ("W1 4 KB req / 8 KB resp", &w1),
+        ("W2 64 KB req / 8 KB resp", &w2),
+    ] {
+        for (name, target) in [("direct", &direct), ("connector", &connector)] {
+            eprintln!("measuring {workload} {name} for {}s", duration.as_secs());
+            let stats = run(target, body.clone(), CONNECTIONS, duration, Pace::Closed).await;
+            rows.push(Row {
+                workload: workload.to_owned(),
+                target: name,
+                stats,
+            });
+        }
+    }
+    let connector_w1_peak = rows
+        .get(1)
+        .map(|r| r.stats.requests_per_sec)
+        .unwrap_or_default();
+    let half = (connector_w1_peak / 2.0).max(1.0);
+    let half_label = format!("W1 at {half:.0} req/s (half peak)");
+    for (name, target) in [("direct", &direct), ("connector", &connector)] {
+        eprintln!("measuring {half_label} {name}");
+        let stats = run(target, w1.clone(), CONNECTIONS, duration, Pace::Rate(half)).await;
+        rows.push(Row {
+            workload: half_label.clone(),
+            target: name,
+            stats,
+        });
+    }
+    let busy_rss_kib = setup::rss_kib(daemon.child.id())?;
+    drop(daemon);
+
+    let table = report::render(&Measured {
+        rows,
+        idle_rss_kib,
+        busy_rss_kib,
+        seconds: duration.as_secs(),
+        connections: CONNECTIONS,
+    });
+    println!("{table}");
+    if let Some(path) = args.out {
+        std::fs::write(&path, &table).with_context(|| format!("write {}", path.display()))?;
+    }
+    Ok(())
+}
