@@ -38,6 +38,9 @@ drain_delay_ms = 500
 http = ["127.0.0.1:0"]
 https = ["127.0.0.1:0"]
 
+[admin]
+listen = ["127.0.0.1:0"]
+
 [ops]
 listen = "127.0.0.1:0"
 TOML

@@ -21,6 +21,24 @@ if cargo tree -p rmsc-connectord -e features --locked 2>/dev/null | grep -q 'tes
     exit 1
 fi
 
+# The Kerberos end-to-end tests need the Samba AD lab: one lab for the whole run, taken down
+# on exit. Where it can run (root, Samba installed) its absence is a failure, not a skip.
+lab_dir=""
+cleanup() {
+    if [ -n "$lab_dir" ]; then
+        tests/lab/lab.sh down "$lab_dir" --purge >/dev/null 2>&1 || true
+    fi
+}
+trap cleanup EXIT
+if [ "$(id -u)" -eq 0 ] && command -v samba-tool >/dev/null 2>&1; then
+    step "AD lab for the Kerberos tests"
+    lab_dir="$(mktemp -d /tmp/rmsc-lab.XXXXXX)"
+    tests/lab/lab.sh up "$lab_dir"
+    export RMSC_LAB_DIR="$lab_dir" RMSC_LAB_REQUIRED=1
+else
+    echo "no AD lab (needs root and Samba): the Kerberos tests report SKIPPED"
+fi
+
 step "unit, property and end-to-end tests"
 cargo nextest run --workspace --locked --no-fail-fast
 

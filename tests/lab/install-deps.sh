@@ -17,6 +17,7 @@ set -euo pipefail
 #   ldap-utils                  ldapsearch for checks
 #   libsasl2-modules-gssapi-mit SASL GSSAPI for ldapsearch -Y GSSAPI
 #   libkrb5-dev libgssapi-krb5-2 headers and runtime for the Rust GSSAPI code
+#   libclang-dev                libgssapi-sys generates its bindings with bindgen
 #   iproute2                    ip netns / veth
 #   ldb-tools                   ldbmodify/ldbsearch against sam.ldb
 #   procps                      pgrep/ps used by status checks
@@ -33,6 +34,7 @@ PACKAGES=(
     libsasl2-modules-gssapi-mit
     libkrb5-dev
     libgssapi-krb5-2
+    libclang-dev
     iproute2
     procps
 )

@@ -3,6 +3,7 @@
 //! acting administrator.
 
 use crate::error::AdminError;
+use crate::kerberos::KeytabStatus;
 use crate::list_edit::NewEntry;
 use crate::ops::{Admin, DeviceSignIn, SignedIn, Status};
 use axum::extract::{Path, Query, State};
@@ -30,6 +31,10 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .route("/api/v1/authorized", get(list).post(add))
         .route("/api/v1/authorized/{key}", delete(remove))
         .route("/api/v1/events", get(events))
+        .route(
+            "/api/v1/keytab",
+            get(keytab_status).put(keytab_upload).delete(keytab_remove),
+        )
         .with_state(admin)
 }
 
@@ -148,4 +153,23 @@ async fn events(
         limit: q.limit.unwrap_or(100).min(10_000),
     };
     Ok(Json(admin.events(&filter)?))
+}
+
+async fn keytab_status(State(admin): Shared) -> Result<Json<KeytabStatus>, AdminError> {
+    Ok(Json(admin.keytab_status()?))
+}
+
+async fn keytab_upload(
+    State(admin): Shared,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<KeytabStatus>, AdminError> {
+    Ok(Json(
+        admin.upload_keytab(body.to_vec(), &actor(&headers)).await?,
+    ))
+}
+
+async fn keytab_remove(State(admin): Shared, headers: HeaderMap) -> Result<StatusCode, AdminError> {
+    admin.remove_keytab(&actor(&headers)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -33,6 +33,12 @@ pub enum AdminError {
     Conflict,
     #[error("The appliance could not save its state.")]
     Store(String),
+    /// Input refused for a specific, documented reason (`code`), e.g. an RC4-only keytab.
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
+    /// A feature this appliance was started without (e.g. Kerberos on a test build).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl AdminError {
@@ -47,6 +53,8 @@ impl AdminError {
             AdminError::NotFound(_) => "not_found",
             AdminError::Conflict => "conflict",
             AdminError::Store(_) => "store",
+            AdminError::Refused { code, .. } => code,
+            AdminError::Unavailable(_) => "unavailable",
         }
     }
 
@@ -64,7 +72,8 @@ impl AdminError {
             AdminError::NotRegistered | AdminError::AlreadyRegistered(_) | AdminError::Conflict => {
                 StatusCode::CONFLICT
             }
-            AdminError::Invalid(_) => StatusCode::BAD_REQUEST,
+            AdminError::Invalid(_) | AdminError::Refused { .. } => StatusCode::BAD_REQUEST,
+            AdminError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AdminError::NotFound(_) => StatusCode::NOT_FOUND,
             AdminError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -4,10 +4,12 @@
 
 mod api;
 mod error;
+mod kerberos;
 mod list_edit;
 mod ops;
 
 pub use api::router;
 pub use error::AdminError;
+pub use kerberos::{KerberosControl, KeytabStatus, MAX_KEYTAB_BYTES};
 pub use list_edit::NewEntry;
 pub use ops::{Admin, AdminConfig, DeviceSignIn, SignedIn, Status};

@@ -69,6 +69,7 @@ pub struct Admin {
     readiness: Arc<Readiness>,
     config: AdminConfig,
     session: Mutex<Option<CloudSession>>,
+    pub(crate) kerberos: std::sync::OnceLock<crate::kerberos::KerberosControl>,
 }
 
 impl Admin {
@@ -88,6 +89,7 @@ impl Admin {
             readiness,
             config,
             session: Mutex::new(None),
+            kerberos: std::sync::OnceLock::new(),
         })
     }
 

@@ -67,6 +67,16 @@ enum Command {
         #[command(subcommand)]
         action: AuthorizeAction,
     },
+    /// Manage the Kerberos keytab of the connector's service principal.
+    Keytab {
+        #[command(subcommand)]
+        action: KeytabAction,
+    },
+    /// Console recovery of the web administrator account.
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
     /// Show recent events, newest first.
     Events {
         #[arg(long)]
@@ -76,6 +86,22 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
+}
+
+#[derive(Subcommand)]
+enum AdminAction {
+    /// Forget the admin password and print a new one-time setup code for the browser.
+    ResetPassword,
+}
+
+#[derive(Subcommand)]
+enum KeytabAction {
+    /// Show the installed keytab: principal, kvno, encryption types, problems.
+    Status,
+    /// Validate and install a keytab file (principal HTTP/<connector name>, AES keys).
+    Upload { file: PathBuf },
+    /// Remove the keytab: callers are refused until a new one is uploaded.
+    Remove,
 }
 
 #[derive(Subcommand)]
@@ -237,6 +263,42 @@ async fn admin_command(socket: &std::path::Path, command: Command) -> anyhow::Re
         Command::Authorize {
             action: AuthorizeAction::List,
         } => print_json(&client.call("GET", "/api/v1/authorized", None).await?),
+        Command::Keytab {
+            action: KeytabAction::Status,
+        } => print_json(&client.call("GET", "/api/v1/keytab", None).await?),
+        Command::Keytab {
+            action: KeytabAction::Upload { file },
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            print_json(
+                &client
+                    .call_bytes(
+                        "PUT",
+                        "/api/v1/keytab",
+                        Bytes::from(bytes),
+                        "application/octet-stream",
+                    )
+                    .await?,
+            )
+        }
+        Command::Keytab {
+            action: KeytabAction::Remove,
+        } => {
+            client.call("DELETE", "/api/v1/keytab", None).await?;
+            println!("keytab removed");
+        }
+        Command::Admin {
+            action: AdminAction::ResetPassword,
+        } => {
+            let answer = client
+                .call("POST", "/api/v1/console/reset-admin-password", None)
+                .await?;
+            println!(
+                "New setup code: {}",
+                answer["setup_code"].as_str().unwrap_or("?")
+            );
+        }
         Command::Events { level, id, limit } => {
             let mut query = url::form_urlencoded::Serializer::new(String::new());
             query.append_pair("limit", &limit.to_string());
@@ -322,6 +384,19 @@ impl AdminClient {
         path: &str,
         body: Option<Value>,
     ) -> anyhow::Result<Value> {
+        let bytes = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
+        self.call_bytes(method, path, bytes, "application/json")
+            .await
+    }
+
+    /// Calls the admin API with a raw body (uploads).
+    pub async fn call_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        bytes: Bytes,
+        content_type: &str,
+    ) -> anyhow::Result<Value> {
         let stream = tokio::net::UnixStream::connect(&self.socket)
             .await
             .with_context(|| {
@@ -333,12 +408,11 @@ impl AdminClient {
         let (mut sender, connection) =
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         tokio::spawn(connection);
-        let bytes = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
         let request = hyper::Request::builder()
             .method(method)
             .uri(path)
             .header("host", "localhost")
-            .header("content-type", "application/json")
+            .header("content-type", content_type)
             .header(rmsc_admin_actor_header(), &self.actor)
             .body(Full::new(bytes))?;
         let response = sender.send_request(request).await?;

@@ -47,7 +47,8 @@ pub struct Config {
     /// Name reported to the cloud; defaults to the host name.
     #[serde(default)]
     pub appliance_name: Option<String>,
-    /// Caller authentication: `none` (refuse all) or, in test builds only, `test-header`.
+    /// Caller authentication: `kerberos` (HTTP Negotiate; the default), `none` (refuse all)
+    /// or, in test builds only, `test-header`.
     #[serde(default = "default_identity")]
     pub identity: String,
     /// Seconds in-flight requests get to finish after SIGTERM.
@@ -65,6 +66,56 @@ pub struct Config {
     pub sync: SyncConfig,
     #[serde(default)]
     pub ops: OpsConfig,
+    #[serde(default)]
+    pub kerberos: KerberosConfig,
+    #[serde(default)]
+    pub admin: AdminWebConfig,
+}
+
+/// The admin web listener (HTTPS, the browser UI and its API). Never on the caller ports.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminWebConfig {
+    /// Listen addresses; empty turns the web UI off (the local socket remains).
+    pub listen: Vec<SocketAddr>,
+}
+
+impl Default for AdminWebConfig {
+    fn default() -> Self {
+        Self {
+            listen: vec![SocketAddr::from(([0, 0, 0, 0], 8443))],
+        }
+    }
+}
+
+/// The Kerberos acceptor.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KerberosConfig {
+    /// Where the clear keytab and the replay cache live while the daemon runs; a tmpfs on
+    /// the appliance (`/run/...`). Default: `run/` under the data directory.
+    pub runtime_dir: Option<PathBuf>,
+    /// GSSAPI calls allowed at once on the blocking pool.
+    pub max_concurrent: usize,
+}
+
+impl Default for KerberosConfig {
+    fn default() -> Self {
+        Self {
+            runtime_dir: None,
+            max_concurrent: 16,
+        }
+    }
+}
+
+impl Config {
+    /// The Kerberos runtime directory, defaulted.
+    pub fn kerberos_runtime_dir(&self) -> PathBuf {
+        self.kerberos
+            .runtime_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("run"))
+    }
 }
 
 /// The caller listeners and their limits.
@@ -164,7 +215,7 @@ fn default_admin_socket() -> PathBuf {
     PathBuf::from("/run/rmsc/admin.sock")
 }
 fn default_identity() -> String {
-    "none".to_owned()
+    "kerberos".to_owned()
 }
 fn default_grace() -> u64 {
     20
@@ -268,7 +319,7 @@ impl Config {
             ));
         }
         match self.identity.as_str() {
-            "none" => {}
+            "none" | "kerberos" => {}
             "test-header" if rmsc_identity::test_header_source().is_some() => {}
             "test-header" => {
                 return Err(invalid(
@@ -277,6 +328,29 @@ impl Config {
                 ))
             }
             other => return Err(invalid("identity", format!("unknown mechanism {other:?}"))),
+        }
+        for admin in &self.admin.listen {
+            let clash = self
+                .callers
+                .http
+                .iter()
+                .chain(&self.callers.https)
+                .any(|c| c.port() == admin.port() && admin.port() != 0);
+            if clash {
+                return Err(invalid(
+                    "admin.listen",
+                    format!(
+                        "port {} is a caller port; the admin UI needs its own",
+                        admin.port()
+                    ),
+                ));
+            }
+        }
+        if !(1..=1024).contains(&self.kerberos.max_concurrent) {
+            return Err(invalid(
+                "kerberos.max_concurrent",
+                "must be between 1 and 1024",
+            ));
         }
         Ok(())
     }
@@ -306,7 +380,7 @@ mod tests {
     fn minimal_config_gets_defaults() {
         let c = Config::from_toml(MINIMAL).expect("valid");
         assert_eq!(c.callers.http.len(), 1);
-        assert_eq!(c.identity, "none");
+        assert_eq!(c.identity, "kerberos");
         assert_eq!(c.relay_limits().max_body_bytes, 1024 * 1024);
     }
 

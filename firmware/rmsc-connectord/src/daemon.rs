@@ -8,7 +8,7 @@ use crate::config::Config;
 use anyhow::Context;
 use axum::routing::get;
 use axum::Router;
-use rmsc_admin::{Admin, AdminConfig};
+use rmsc_admin::{Admin, AdminConfig, KerberosControl};
 use rmsc_cloud::{Cloud, CloudOptions, ListSync, SyncOptions};
 use rmsc_identity::IdentitySource;
 use rmsc_relay::{serve_callers, CallerListener, Readiness, RelayState};
@@ -32,6 +32,8 @@ pub struct Addresses {
     pub https: Vec<SocketAddr>,
     pub ops: Option<SocketAddr>,
     pub admin_socket: String,
+    /// The admin web UI (HTTPS).
+    pub admin: Vec<SocketAddr>,
 }
 
 /// A started daemon.
@@ -111,7 +113,24 @@ pub async fn run(config: Config) -> anyhow::Result<Running> {
         sync_options,
     );
     let readiness = Arc::new(Readiness::new(cloud.clone(), sync.clone()));
-    let identity = identity_source(&config)?;
+    let kerberos = if config.identity == "kerberos" {
+        let dir = config.kerberos_runtime_dir();
+        let installer = rmsc_kerberos::KeytabInstaller::new(&dir).with_context(|| {
+            format!("preparing the Kerberos runtime directory {}", dir.display())
+        })?;
+        Some(KerberosControl {
+            source: Arc::new(rmsc_kerberos::KerberosSource::new(
+                config.kerberos.max_concurrent,
+            )),
+            installer: Arc::new(installer),
+        })
+    } else {
+        None
+    };
+    let identity: Arc<dyn IdentitySource> = match &kerberos {
+        Some(control) => control.source.clone(),
+        None => identity_source(&config)?,
+    };
     if identity.name() == "test-header" {
         tracing::warn!("TEST BUILD: callers are identified by a plain header; never use this build in production");
     }
@@ -133,6 +152,7 @@ pub async fn run(config: Config) -> anyhow::Result<Running> {
         https: Vec::new(),
         ops: None,
         admin_socket: config.admin_socket.display().to_string(),
+        admin: Vec::new(),
     };
     for addr in &config.callers.http {
         let listener = TcpListener::bind(addr)
@@ -194,13 +214,49 @@ pub async fn run(config: Config) -> anyhow::Result<Running> {
         events.clone(),
         readiness.clone(),
         AdminConfig {
-            appliance_name,
+            appliance_name: appliance_name.clone(),
             version: VERSION.to_owned(),
         },
     );
+    if let Some(control) = kerberos {
+        admin.attach_kerberos(control);
+        match admin.restore_keytab().await {
+            Ok(true) => tracing::info!("Kerberos keytab installed from the store"),
+            Ok(false) => {
+                tracing::warn!("no Kerberos keytab yet: callers are refused until one is uploaded")
+            }
+            Err(error) => {
+                events
+                    .record(
+                        EventId::UnhandledFailure,
+                        format!("The stored Kerberos keytab could not be used: {error}. Upload it again."),
+                        &[],
+                    )
+                    .await;
+            }
+        }
+    }
+    let web = crate::web::start(
+        &config,
+        &store,
+        &events,
+        admin.clone(),
+        &appliance_name,
+        &mut tasks,
+        background_stop.clone(),
+    )
+    .await?;
+    if let Some(web) = &web {
+        addresses.admin = web.addresses.clone();
+        if let Some(code) = web.auth.setup_code() {
+            tracing::warn!(setup_code = %code, "first start: finish setup in a browser with this one-time code");
+        }
+        tracing::info!(fingerprint = %web.tls.info().fingerprint_sha256, "admin certificate");
+    }
+    let socket_router = rmsc_admin::router(admin).merge(crate::web::console_routes(web.as_ref()));
     let stop = background_stop.clone();
     tasks.spawn(async move {
-        let served = axum::serve(admin_socket, rmsc_admin::router(admin))
+        let served = axum::serve(admin_socket, socket_router)
             .with_graceful_shutdown(stop.cancelled_owned())
             .await;
         if let Err(error) = served {

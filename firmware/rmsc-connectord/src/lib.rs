@@ -6,6 +6,7 @@ mod caller_tls;
 pub mod cli;
 pub mod config;
 mod daemon;
+mod web;
 
 pub use config::Config;
 pub use daemon::{run, Running};

@@ -4,6 +4,7 @@
 
 use crate::CallerIdentity;
 use http::{HeaderMap, HeaderValue, StatusCode};
+use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -74,10 +75,20 @@ pub enum AuthOutcome {
 
 /// Authentication state of one caller connection. Kerberos authenticates a keep-alive
 /// connection once, as IIS does; later requests on it reuse the identity. A new connection
-/// starts empty.
-#[derive(Debug, Default)]
+/// starts empty. A mechanism that needs several round trips (a multi-leg SPNEGO negotiation)
+/// parks its partial state here between requests of the same connection.
+#[derive(Default)]
 pub struct ConnectionAuth {
     identity: Mutex<Option<Arc<CallerIdentity>>>,
+    pending: Mutex<Option<Box<dyn Any + Send>>>,
+}
+
+impl std::fmt::Debug for ConnectionAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionAuth")
+            .field("identity", &self.identity())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ConnectionAuth {
@@ -91,6 +102,18 @@ impl ConnectionAuth {
         if let Ok(mut guard) = self.identity.lock() {
             *guard = Some(identity);
         }
+    }
+
+    /// Parks a mechanism's partial negotiation until the connection's next request.
+    pub fn set_pending(&self, state: Box<dyn Any + Send>) {
+        if let Ok(mut guard) = self.pending.lock() {
+            *guard = Some(state);
+        }
+    }
+
+    /// Takes the parked negotiation, if any.
+    pub fn take_pending(&self) -> Option<Box<dyn Any + Send>> {
+        self.pending.lock().ok().and_then(|mut g| g.take())
     }
 }
 

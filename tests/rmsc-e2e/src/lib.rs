@@ -2,6 +2,8 @@
 //! 0, a caller that speaks SOAP over real sockets, and helpers to sign in, register and
 //! authorize through the admin API, exactly as an administrator would.
 
+pub mod ad;
+
 use anyhow::{anyhow, Context};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -78,7 +80,7 @@ impl Lab {
     /// The connector configuration text; `extra` is appended (TOML).
     pub fn config_text(&self, extra: &str) -> String {
         format!(
-            "data_dir = {:?}\ncloud_url = {:?}\ncloud_ca_file = {:?}\nadmin_socket = {:?}\nidentity = \"test-header\"\ndrain_delay_ms = 0\nshutdown_grace_secs = 10\n{extra}\n[callers]\nhttp = [\"127.0.0.1:0\"]\nhttps = [\"127.0.0.1:0\"]\nbody_idle_timeout_secs = 2\n[cloud]\nconnect_timeout_ms = 1000\nresponse_timeout_ms = 3000\nbody_idle_timeout_ms = 3000\nretry_after_secs = 3\n[sync]\nlong_poll_secs = 2\nmax_staleness_secs = 6\nheartbeat_secs = 5\n[ops]\nlisten = \"127.0.0.1:0\"\n",
+            "data_dir = {:?}\ncloud_url = {:?}\ncloud_ca_file = {:?}\nadmin_socket = {:?}\nidentity = \"test-header\"\ndrain_delay_ms = 0\nshutdown_grace_secs = 10\n{extra}\n[callers]\nhttp = [\"127.0.0.1:0\"]\nhttps = [\"127.0.0.1:0\"]\nbody_idle_timeout_secs = 2\n[cloud]\nconnect_timeout_ms = 1000\nresponse_timeout_ms = 3000\nbody_idle_timeout_ms = 3000\nretry_after_secs = 3\n[sync]\nlong_poll_secs = 2\nmax_staleness_secs = 6\nheartbeat_secs = 5\n[ops]\nlisten = \"127.0.0.1:0\"\n[admin]\nlisten = [\"127.0.0.1:0\"]\n",
             self.data_dir(),
             self.standin.base_url(),
             self.dir.path().join("cloud-ca.pem"),
@@ -88,6 +90,15 @@ impl Lab {
 
     pub fn config(&self) -> anyhow::Result<Config> {
         Ok(Config::from_toml(&self.config_text(""))?)
+    }
+
+    /// Starts a connector in this process that authenticates callers with Kerberos.
+    pub async fn kerberos_connector(&self) -> anyhow::Result<Connector> {
+        let text = self
+            .config_text("")
+            .replace("identity = \"test-header\"", "identity = \"kerberos\"");
+        let running = rmsc_connectord::run(Config::from_toml(&text)?).await?;
+        Ok(Connector::new(running, self.socket()))
     }
 
     /// Starts a connector in this process.

@@ -1,0 +1,379 @@
+//! The only unsafe code of the project: thin owners of MIT GSSAPI handles (credential,
+//! context, name, buffer) that release them on drop, and the handful of calls the acceptor
+//! and the test initiator need. Everything above this module is safe Rust.
+//!
+//! The safe `libgssapi` crate cannot acquire credentials from an explicit keytab and replay
+//! cache (`gss_acquire_cred_from`) and does not expose name attributes
+//! (`gss_get_name_attribute`, which yields the verified PAC), and it keeps the raw name handle
+//! private, so these calls go straight to `libgssapi-sys`.
+#![allow(unsafe_code)]
+
+use super::GssError;
+use libgssapi_sys as sys;
+use std::ffi::{c_int, c_void, CString};
+use std::ptr;
+
+/// `GSS_C_NO_OID_SET`, `GSS_C_NO_CREDENTIAL` and friends are C macros (null casts).
+const NO_OID_SET: sys::gss_OID_set = ptr::null_mut();
+const NO_CHANNEL_BINDINGS: sys::gss_channel_bindings_t = ptr::null_mut();
+/// `GSS_C_ACCEPT` / `GSS_C_INITIATE` credential usage.
+const ACCEPT: sys::gss_cred_usage_t = 2;
+#[cfg(feature = "initiator")]
+const INITIATE: sys::gss_cred_usage_t = 1;
+
+fn is_error(major: u32) -> bool {
+    // The calling-error and routine-error fields; the low 16 bits are informational.
+    major & 0xffff_0000 != 0
+}
+
+/// A buffer that GSSAPI allocated; released with `gss_release_buffer`.
+struct OwnedBuffer(sys::gss_buffer_desc);
+
+impl OwnedBuffer {
+    fn empty() -> Self {
+        OwnedBuffer(sys::gss_buffer_desc {
+            length: 0,
+            value: ptr::null_mut(),
+        })
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        if self.0.value.is_null() || self.0.length == 0 {
+            return &[];
+        }
+        // SAFETY: GSSAPI filled `value` with `length` readable bytes that live until release.
+        unsafe { std::slice::from_raw_parts(self.0.value as *const u8, self.0.length) }
+    }
+}
+
+impl Drop for OwnedBuffer {
+    fn drop(&mut self) {
+        if !self.0.value.is_null() {
+            let mut minor = 0;
+            // SAFETY: the buffer was allocated by GSSAPI and is released once.
+            unsafe { sys::gss_release_buffer(&mut minor, &mut self.0) };
+        }
+    }
+}
+
+/// A borrowed input buffer pointing into Rust memory. GSSAPI takes input buffers through a
+/// mutable pointer but does not write through it.
+fn input_buffer(bytes: &[u8]) -> sys::gss_buffer_desc {
+    sys::gss_buffer_desc {
+        length: bytes.len(),
+        value: bytes.as_ptr() as *mut c_void,
+    }
+}
+
+/// The text of a status code, for logs (`gss_display_status`, looping over the messages).
+pub(super) fn status_text(code: u32, kind: u32) -> String {
+    let mut out = String::new();
+    let mut context = 0u32;
+    // Bounded: a misbehaving library cannot keep us here.
+    for _ in 0..8 {
+        let mut minor = 0;
+        let mut buffer = OwnedBuffer::empty();
+        // SAFETY: all pointers are valid for the call; the output buffer is owned and released.
+        let major = unsafe {
+            sys::gss_display_status(
+                &mut minor,
+                code,
+                kind as c_int,
+                ptr::null_mut(),
+                &mut context,
+                &mut buffer.0,
+            )
+        };
+        if is_error(major) {
+            break;
+        }
+        if !out.is_empty() {
+            out.push_str("; ");
+        }
+        out.push_str(&String::from_utf8_lossy(buffer.as_slice()));
+        if context == 0 {
+            break;
+        }
+    }
+    out
+}
+
+fn error(major: u32, minor: u32, during: &'static str) -> GssError {
+    GssError::new(major, minor, during)
+}
+
+/// A credential handle.
+pub(super) struct Credential(sys::gss_cred_id_t);
+
+// SAFETY: MIT GSSAPI credential handles may be used from several threads at once for
+// accepting contexts (the library locks what it shares); they are released only on drop.
+unsafe impl Send for Credential {}
+// SAFETY: as above.
+unsafe impl Sync for Credential {}
+
+impl Drop for Credential {
+    fn drop(&mut self) {
+        if !self.0.is_null() {
+            let mut minor = 0;
+            // SAFETY: the handle came from gss_acquire_cred_from and is released once.
+            unsafe { sys::gss_release_cred(&mut minor, &mut self.0) };
+        }
+    }
+}
+
+/// Acquires credentials from an explicit credential store (`keytab`, `rcache`, `ccache`,
+/// `client_keytab` keys), so that no process-wide environment variable is involved.
+fn acquire_from(
+    store: &[(&str, &str)],
+    usage: sys::gss_cred_usage_t,
+) -> Result<Credential, GssError> {
+    let owned: Vec<(CString, CString)> = store
+        .iter()
+        .map(|(k, v)| {
+            Ok((
+                CString::new(*k).map_err(|_| GssError::invalid_argument("credential store key"))?,
+                CString::new(*v)
+                    .map_err(|_| GssError::invalid_argument("credential store value"))?,
+            ))
+        })
+        .collect::<Result<_, GssError>>()?;
+    let mut elements: Vec<sys::gss_key_value_element_desc> = owned
+        .iter()
+        .map(|(k, v)| sys::gss_key_value_element_desc {
+            key: k.as_ptr(),
+            value: v.as_ptr(),
+        })
+        .collect();
+    let set = sys::gss_key_value_set_desc {
+        count: elements.len() as u32,
+        elements: elements.as_mut_ptr(),
+    };
+    let mut minor = 0;
+    let mut cred: sys::gss_cred_id_t = ptr::null_mut();
+    // SAFETY: `set` and the strings it points to outlive the call; the output handle is owned
+    // by the returned Credential.
+    let major = unsafe {
+        sys::gss_acquire_cred_from(
+            &mut minor,
+            ptr::null_mut(),
+            sys::_GSS_C_INDEFINITE,
+            NO_OID_SET,
+            usage,
+            &set,
+            &mut cred,
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    if is_error(major) {
+        return Err(error(major, minor, "acquiring credentials"));
+    }
+    Ok(Credential(cred))
+}
+
+/// Acceptor credentials for every principal in `keytab`, with the replay cache `rcache`.
+/// The default mechanism set is used so that SPNEGO-wrapped tokens are accepted.
+pub(super) fn acceptor_credential(keytab: &str, rcache: &str) -> Result<Credential, GssError> {
+    acquire_from(&[("keytab", keytab), ("rcache", rcache)], ACCEPT)
+}
+
+/// A security context handle; deleted on drop.
+pub(super) struct Context(sys::gss_ctx_id_t);
+
+// SAFETY: a context is used by one thread at a time (it moves between the blocking pool and
+// the connection that owns it, never shared).
+unsafe impl Send for Context {}
+
+impl Context {
+    pub(super) fn new() -> Self {
+        Context(ptr::null_mut())
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        if !self.0.is_null() {
+            let mut minor = 0;
+            // SAFETY: the handle came from GSSAPI and is deleted once.
+            unsafe { sys::gss_delete_sec_context(&mut minor, &mut self.0, ptr::null_mut()) };
+        }
+    }
+}
+
+/// A name handle; released on drop.
+struct NameHandle(sys::gss_name_t);
+
+impl Drop for NameHandle {
+    fn drop(&mut self) {
+        if !self.0.is_null() {
+            let mut minor = 0;
+            // SAFETY: the handle came from GSSAPI and is released once.
+            unsafe { sys::gss_release_name(&mut minor, &mut self.0) };
+        }
+    }
+}
+
+/// What one `gss_accept_sec_context` step produced.
+pub(super) struct AcceptResult {
+    pub complete: bool,
+    pub output_token: Vec<u8>,
+    /// The initiator's principal (`name@REALM`), once complete.
+    pub principal: Option<String>,
+    /// The verified PAC logon-info buffer, when the library vouches for it.
+    pub logon_info: Option<Vec<u8>>,
+    /// A logon-info buffer was present but the library did not mark it authenticated.
+    pub unverified_pac: bool,
+}
+
+/// Feeds `token` to the context; on completion reads the initiator's name and verified PAC.
+pub(super) fn accept_step(
+    context: &mut Context,
+    credential: &Credential,
+    token: &[u8],
+) -> Result<AcceptResult, GssError> {
+    let mut minor = 0;
+    let mut input = input_buffer(token);
+    let mut output = OwnedBuffer::empty();
+    let mut source = NameHandle(ptr::null_mut());
+    let mut flags = 0u32;
+    // SAFETY: every pointer is valid for the call; `input` points into `token`, which
+    // outlives it; outputs are owned by RAII wrappers.
+    let major = unsafe {
+        sys::gss_accept_sec_context(
+            &mut minor,
+            &mut context.0,
+            credential.0,
+            &mut input,
+            NO_CHANNEL_BINDINGS,
+            &mut source.0,
+            ptr::null_mut(),
+            &mut output.0,
+            &mut flags,
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    if is_error(major) {
+        return Err(error(major, minor, "accepting the security context"));
+    }
+    let complete = major & sys::_GSS_S_CONTINUE_NEEDED == 0;
+    let mut result = AcceptResult {
+        complete,
+        output_token: output.as_slice().to_vec(),
+        principal: None,
+        logon_info: None,
+        unverified_pac: false,
+    };
+    if complete && !source.0.is_null() {
+        result.principal = Some(display_name(&source)?);
+        match logon_info(&source)? {
+            Some((bytes, true)) => result.logon_info = Some(bytes),
+            Some((_, false)) => result.unverified_pac = true,
+            None => {}
+        }
+    }
+    Ok(result)
+}
+
+fn display_name(name: &NameHandle) -> Result<String, GssError> {
+    let mut minor = 0;
+    let mut buffer = OwnedBuffer::empty();
+    // SAFETY: `name` is a valid handle; the output buffer is owned.
+    let major =
+        unsafe { sys::gss_display_name(&mut minor, name.0, &mut buffer.0, ptr::null_mut()) };
+    if is_error(major) {
+        return Err(error(major, minor, "reading the caller's name"));
+    }
+    Ok(String::from_utf8_lossy(buffer.as_slice()).into_owned())
+}
+
+/// The `urn:mspac:logon-info` attribute and whether the library verified it. `None` when the
+/// ticket carries no PAC (or the library hid one it could not verify).
+fn logon_info(name: &NameHandle) -> Result<Option<(Vec<u8>, bool)>, GssError> {
+    const ATTRIBUTE: &[u8] = b"urn:mspac:logon-info";
+    const GSS_S_UNAVAILABLE: u32 = 16 << 16;
+    let mut minor = 0;
+    let mut attribute = input_buffer(ATTRIBUTE);
+    let mut authenticated: c_int = 0;
+    let mut complete: c_int = 0;
+    let mut value = OwnedBuffer::empty();
+    let mut display = OwnedBuffer::empty();
+    // -1 asks for the first value.
+    let mut more: c_int = -1;
+    // SAFETY: valid handle and pointers; output buffers are owned.
+    let major = unsafe {
+        sys::gss_get_name_attribute(
+            &mut minor,
+            name.0,
+            &mut attribute,
+            &mut authenticated,
+            &mut complete,
+            &mut value.0,
+            &mut display.0,
+            &mut more,
+        )
+    };
+    if major & 0x00ff_0000 == GSS_S_UNAVAILABLE {
+        return Ok(None);
+    }
+    if is_error(major) {
+        return Err(error(major, minor, "reading the PAC"));
+    }
+    Ok(Some((value.as_slice().to_vec(), authenticated != 0)))
+}
+
+/// Initiator credentials from a credential cache file (tests and the load generator).
+#[cfg(feature = "initiator")]
+pub(super) fn initiator_credential(ccache: &str) -> Result<Credential, GssError> {
+    acquire_from(&[("ccache", ccache)], INITIATE)
+}
+
+/// Produces the first SPNEGO token for `HTTP@<host>` with mutual authentication requested.
+#[cfg(feature = "initiator")]
+pub(super) fn initiate(credential: &Credential, service: &str) -> Result<Vec<u8>, GssError> {
+    // 1.3.6.1.5.5.2, the SPNEGO mechanism, as HTTP Negotiate uses it.
+    const SPNEGO: [u8; 6] = [0x2b, 0x06, 0x01, 0x05, 0x05, 0x02];
+    let mut spnego = sys::gss_OID_desc {
+        length: SPNEGO.len() as u32,
+        elements: SPNEGO.as_ptr() as *mut c_void,
+    };
+    let mut minor = 0;
+    let mut name_buffer = input_buffer(service.as_bytes());
+    let mut target = NameHandle(ptr::null_mut());
+    // SAFETY: the name type is a library-provided static OID; pointers are valid.
+    let major = unsafe {
+        sys::gss_import_name(
+            &mut minor,
+            &mut name_buffer,
+            sys::GSS_C_NT_HOSTBASED_SERVICE,
+            &mut target.0,
+        )
+    };
+    if is_error(major) {
+        return Err(error(major, minor, "importing the service name"));
+    }
+    let mut context = Context::new();
+    let mut output = OwnedBuffer::empty();
+    // SAFETY: valid handles and pointers; outputs owned.
+    let major = unsafe {
+        sys::gss_init_sec_context(
+            &mut minor,
+            credential.0,
+            &mut context.0,
+            target.0,
+            &mut spnego,
+            sys::GSS_C_MUTUAL_FLAG,
+            0,
+            NO_CHANNEL_BINDINGS,
+            ptr::null_mut(),
+            ptr::null_mut(),
+            &mut output.0,
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    if is_error(major) {
+        return Err(error(major, minor, "initiating the security context"));
+    }
+    Ok(output.as_slice().to_vec())
+}

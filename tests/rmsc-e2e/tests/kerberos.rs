@@ -1,0 +1,399 @@
+//! Kerberos against the Samba AD lab: real tickets, real PACs, the connector's acceptor. Needs
+//! a running lab (`RMSC_LAB_DIR`; `tests/run-all.sh` starts one); without it each test says
+//! SKIPPED, and with `RMSC_LAB_REQUIRED=1` (CI) a missing lab fails.
+
+use bytes::Bytes;
+use rmsc_cloud_standin::{sample_headers, sample_request};
+use rmsc_e2e::ad::{negotiate_header, AdLab, RawConnection, AD_CONNECTOR_NAME};
+use rmsc_e2e::{eventually, Answer, Connector, Lab};
+use rmsc_soap::{find_endpoint, Operation, SoapVersion};
+use serde_json::json;
+use std::time::Duration;
+
+const PUBLISH: &str = "/_wmcs/licensing/publish.asmx";
+
+fn publish_op() -> &'static Operation {
+    &find_endpoint("licensing/publish.asmx")
+        .expect("publish endpoint")
+        .operations[0]
+}
+
+/// The request headers of a valid SOAP call, plus `authorization` when given.
+fn soap_headers(authorization: Option<String>) -> Vec<(&'static str, String)> {
+    let (content_type, action) = sample_headers(SoapVersion::V11, publish_op());
+    let mut headers = vec![("content-type", content_type)];
+    if let Some(action) = action {
+        headers.push(("soapaction", action));
+    }
+    if let Some(value) = authorization {
+        headers.push(("authorization", value));
+    }
+    headers
+}
+
+async fn call(conn: &mut RawConnection, authorization: Option<String>) -> Answer {
+    conn.send(
+        "POST",
+        PUBLISH,
+        &soap_headers(authorization),
+        Bytes::from(sample_request(publish_op(), "")),
+    )
+    .await
+    .expect("request")
+}
+
+async fn call_new_connection(connector: &Connector, authorization: Option<String>) -> Answer {
+    let mut conn = RawConnection::open(connector.http).await.expect("connect");
+    call(&mut conn, authorization).await
+}
+
+/// A registered Kerberos connector with the lab's keytab and the lab's groups authorized.
+async fn kerberos_lab(ad: &AdLab) -> (Lab, Connector) {
+    let lab = Lab::start().await.expect("stand-in");
+    let connector = lab.kerberos_connector().await.expect("connector");
+    connector.set_up().await.expect("set up");
+    let keytab = std::fs::read(ad.keytab("connector")).expect("keytab");
+    connector
+        .admin
+        .call_bytes(
+            "PUT",
+            "/api/v1/keytab",
+            Bytes::from(keytab),
+            "application/octet-stream",
+        )
+        .await
+        .expect("keytab upload");
+    connector
+        .authorize(json!({ "account": "CONTOSO\\Exchange Servers", "sid": ad.sid("EXCHANGE_SERVERS"), "kind": "group", "role": "exchange" }))
+        .await
+        .expect("authorize exchange");
+    connector
+        .authorize(json!({ "account": "CONTOSO\\File Servers", "sid": ad.sid("FILE_SERVERS"), "kind": "group", "role": "fileserver" }))
+        .await
+        .expect("authorize file servers");
+    connector
+        .authorize(json!({ "account": "CONTOSO\\svc-spapppool", "sid": ad.sid("SVC_SPAPPPOOL"), "kind": "account", "role": "sharepoint" }))
+        .await
+        .expect("authorize sharepoint");
+    // The list reaches the relay through the sync.
+    eventually(Duration::from_secs(10), || async {
+        let status = connector
+            .admin
+            .call("GET", "/api/v1/status", None)
+            .await
+            .ok()?;
+        (status["list_entries"].as_u64() == Some(3)).then_some(())
+    })
+    .await
+    .expect("list synced");
+    (lab, connector)
+}
+
+macro_rules! lab_or_skip {
+    () => {
+        match AdLab::from_env().expect("lab") {
+            Some(ad) => ad,
+            None => return,
+        }
+    };
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorized_servers_pass_with_their_role_from_the_pac() {
+    let ad = lab_or_skip!();
+    let (lab, connector) = kerberos_lab(&ad).await;
+    // (keytab, account as the PAC names it, role): a direct member, a nested-group member,
+    // a file server by group and a SharePoint app pool by its own SID.
+    let callers = [
+        ("EXCH01", "CONTOSO\\EXCH01$", "exchange"),
+        ("EXCH03", "CONTOSO\\EXCH03$", "exchange"),
+        ("FS01", "CONTOSO\\FS01$", "fileserver"),
+        ("svc-spapppool", "CONTOSO\\svc-spapppool", "sharepoint"),
+    ];
+    for (keytab, account, role) in callers {
+        lab.standin.clear_calls();
+        let answer =
+            call_new_connection(&connector, Some(ad.negotiate(keytab).expect("token"))).await;
+        assert_eq!(answer.status, 200, "{account}: {}", answer.text());
+        let mutual = answer
+            .headers
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(
+            mutual.starts_with("Negotiate "),
+            "mutual auth token for {account}: {mutual:?}"
+        );
+        let calls = lab.standin.calls();
+        assert_eq!(calls.len(), 1);
+        assert!(
+            calls[0].caller_account.eq_ignore_ascii_case(account),
+            "{:?}",
+            calls[0].caller_account
+        );
+        assert_eq!(calls[0].role, role);
+    }
+    // Event 1002 the first time an authorized account connects.
+    let first_seen = connector.events(1002).await.expect("events");
+    assert!(
+        first_seen.iter().any(|e| e.to_string().contains("EXCH01$")),
+        "{first_seen:?}"
+    );
+    connector.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unlisted_server_gets_403_and_event_2001_without_an_upstream_call() {
+    let ad = lab_or_skip!();
+    let (lab, connector) = kerberos_lab(&ad).await;
+    lab.standin.clear_calls();
+    let answer =
+        call_new_connection(&connector, Some(ad.negotiate("ROGUE01").expect("token"))).await;
+    assert_eq!(answer.status, 403, "{}", answer.text());
+    assert!(lab.standin.calls().is_empty());
+    let refused = connector.events(2001).await.expect("events");
+    assert!(
+        refused.iter().any(|e| e.to_string().contains("ROGUE01$")),
+        "{refused:?}"
+    );
+    connector.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keep_alive_connection_authenticates_once() {
+    let ad = lab_or_skip!();
+    let (_lab, connector) = kerberos_lab(&ad).await;
+    let mut conn = RawConnection::open(connector.http).await.expect("connect");
+    let first = call(&mut conn, Some(ad.negotiate("EXCH01").expect("token"))).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    for _ in 0..3 {
+        let again = call(&mut conn, None).await;
+        assert_eq!(
+            again.status,
+            200,
+            "later requests need no token: {}",
+            again.text()
+        );
+    }
+    // A new connection starts unauthenticated.
+    let fresh = call_new_connection(&connector, None).await;
+    assert_eq!(fresh.status, 401);
+    assert_eq!(
+        fresh
+            .headers
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok()),
+        Some("Negotiate")
+    );
+    connector.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_removed_from_its_group_is_refused_once_its_new_ticket_lacks_the_group() {
+    let ad = lab_or_skip!();
+    let (_lab, connector) = kerberos_lab(&ad).await;
+    let before =
+        call_new_connection(&connector, Some(ad.negotiate("EXCH02").expect("token"))).await;
+    assert_eq!(before.status, 200, "{}", before.text());
+    ad.lab_sh(&["remove-from-group", "EXCH02$", "Exchange Servers"])
+        .expect("remove from group");
+    let after = call_new_connection(&connector, Some(ad.negotiate("EXCH02").expect("token"))).await;
+    ad.lab_sh(&["add-to-group", "EXCH02$", "Exchange Servers"])
+        .expect("restore the group");
+    assert_eq!(after.status, 403, "{}", after.text());
+    connector.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_tokens_are_refused_with_their_reason_and_never_crash() {
+    let ad = lab_or_skip!();
+    let (lab, connector) = kerberos_lab(&ad).await;
+    lab.standin.clear_calls();
+
+    // No token: the challenge.
+    assert_eq!(call_new_connection(&connector, None).await.status, 401);
+    // NTLM, as a scheme and inside SPNEGO: 401 with the explanation, event 2000.
+    let ntlm = call_new_connection(
+        &connector,
+        Some("NTLM TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAGAbEdAAAADw==".into()),
+    )
+    .await;
+    assert_eq!(ntlm.status, 401);
+    assert!(ntlm.text().contains("Kerberos only"), "{}", ntlm.text());
+    let ntlm_in_spnego = negotiate_header(b"NTLMSSP\0\x01\x00\x00\x00\x07\x82\x08\xa2");
+    let answer = call_new_connection(&connector, Some(ntlm_in_spnego)).await;
+    assert_eq!(answer.status, 401);
+    assert!(answer.text().contains("SPN"), "{}", answer.text());
+    // Garbage and truncation: 400, not a crash.
+    let garbage = call_new_connection(&connector, Some("Negotiate bm90IGEgdG9rZW4=".into())).await;
+    assert_eq!(garbage.status, 400, "{}", garbage.text());
+    let not_base64 = call_new_connection(&connector, Some("Negotiate %%%".into())).await;
+    assert_eq!(not_base64.status, 400);
+    let token = ad
+        .initiator("EXCH01")
+        .expect("ticket")
+        .token_for(AD_CONNECTOR_NAME)
+        .expect("token");
+    let truncated = call_new_connection(
+        &connector,
+        Some(negotiate_header(&token[..token.len() / 2])),
+    )
+    .await;
+    assert!(
+        matches!(truncated.status, 400 | 401),
+        "{}",
+        truncated.status
+    );
+    // A token presented twice: the replay is refused.
+    let once = call_new_connection(&connector, Some(negotiate_header(&token))).await;
+    assert_eq!(once.status, 200, "{}", once.text());
+    let twice = call_new_connection(&connector, Some(negotiate_header(&token))).await;
+    assert_eq!(twice.status, 401, "{}", twice.text());
+    // A ticket for another service (SPN) than the keytab's.
+    let other_spn = ad
+        .initiator("EXCH01")
+        .expect("ticket")
+        .token_for("rc4.contoso.test")
+        .expect("token");
+    let wrong = call_new_connection(&connector, Some(negotiate_header(&other_spn))).await;
+    assert_eq!(wrong.status, 401, "{}", wrong.text());
+    // A 64 KB Negotiate header reaches the Kerberos layer (no 431).
+    let big = call_new_connection(&connector, Some(negotiate_header(&vec![0x60u8; 48_000]))).await;
+    assert_eq!(big.status, 400, "{}", big.text());
+
+    // Only the one good call went upstream.
+    assert_eq!(lab.standin.calls().len(), 1);
+    let reasons: Vec<String> = connector
+        .events(2000)
+        .await
+        .expect("events")
+        .iter()
+        .map(|e| {
+            e["fields"]["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    for reason in ["ntlm", "malformed", "rejected"] {
+        assert!(
+            reasons.iter().any(|r| r == reason),
+            "{reason} in {reasons:?}"
+        );
+    }
+    connector.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keytab_uploads_are_checked_and_answered_clearly() {
+    let ad = lab_or_skip!();
+    let lab = Lab::start().await.expect("stand-in");
+    let connector = lab.kerberos_connector().await.expect("connector");
+    let upload = |bytes: Vec<u8>| {
+        let admin = &connector.admin;
+        async move {
+            admin
+                .call_bytes(
+                    "PUT",
+                    "/api/v1/keytab",
+                    Bytes::from(bytes),
+                    "application/octet-stream",
+                )
+                .await
+        }
+    };
+    let good = std::fs::read(ad.keytab("connector")).expect("keytab");
+    // Before registration the connector name is unknown.
+    let early = upload(good.clone()).await.expect_err("not registered");
+    assert!(early.to_string().contains("not registered"), "{early}");
+    connector.set_up().await.expect("set up");
+
+    let garbage = upload(b"this is not a keytab".to_vec())
+        .await
+        .expect_err("garbage");
+    assert!(
+        garbage.to_string().contains("not a Kerberos keytab"),
+        "{garbage}"
+    );
+    let wrong = upload(std::fs::read(ad.keytab("rc4-only")).expect("rc4"))
+        .await
+        .expect_err("wrong principal");
+    assert!(
+        wrong.to_string().contains("HTTP/rmsconnector.contoso.test"),
+        "{wrong}"
+    );
+    let rc4 = upload(rc4_only_keytab_for(
+        "HTTP",
+        AD_CONNECTOR_NAME,
+        "CONTOSO.TEST",
+    ))
+    .await
+    .expect_err("rc4");
+    assert!(
+        rc4.to_string().contains("msDS-SupportedEncryptionTypes"),
+        "{rc4}"
+    );
+    // Nothing was stored by the refusals.
+    let status = connector
+        .admin
+        .call("GET", "/api/v1/keytab", None)
+        .await
+        .expect("status");
+    assert_eq!(status["present"], json!(false));
+
+    let installed = upload(good).await.expect("good keytab");
+    assert_eq!(
+        installed["principal"],
+        json!("HTTP/rmsconnector.contoso.test@CONTOSO.TEST")
+    );
+    assert_eq!(installed["kvno"], json!(2));
+    assert_eq!(installed["active"], json!(true));
+    let enctypes = installed["enctypes"].to_string();
+    assert!(enctypes.contains("aes256"), "{enctypes}");
+    // It works at once, without a restart; and no clear keytab is left in the data directory.
+    connector
+        .authorize(json!({ "account": "CONTOSO\\Exchange Servers", "sid": ad.sid("EXCHANGE_SERVERS"), "kind": "group", "role": "exchange" }))
+        .await
+        .expect("authorize");
+    let answer = eventually(Duration::from_secs(10), || async {
+        let a = call_new_connection(&connector, Some(ad.negotiate("EXCH01").ok()?)).await;
+        (a.status == 200).then_some(a)
+    })
+    .await;
+    assert!(answer.is_some(), "EXCH01 accepted after the upload");
+    connector.shutdown().await;
+    // Restart: the sealed keytab is installed again from the store.
+    let again = lab.kerberos_connector().await.expect("restart");
+    again.wait_ready().await.expect("ready");
+    let status = again
+        .admin
+        .call("GET", "/api/v1/keytab", None)
+        .await
+        .expect("status");
+    assert_eq!(status["active"], json!(true), "{status}");
+    again.shutdown().await;
+}
+
+/// A keytab (format 0x502) with one RC4-HMAC key for `service/host@realm`: what an account
+/// without AES produces.
+fn rc4_only_keytab_for(service: &str, host: &str, realm: &str) -> Vec<u8> {
+    fn counted(out: &mut Vec<u8>, s: &[u8]) {
+        out.extend((s.len() as u16).to_be_bytes());
+        out.extend(s);
+    }
+    let mut entry = Vec::new();
+    entry.extend(2u16.to_be_bytes()); // components
+    counted(&mut entry, realm.as_bytes());
+    counted(&mut entry, service.as_bytes());
+    counted(&mut entry, host.as_bytes());
+    entry.extend(1u32.to_be_bytes()); // KRB5_NT_PRINCIPAL
+    entry.extend(0u32.to_be_bytes()); // timestamp
+    entry.push(2); // kvno
+    entry.extend(23u16.to_be_bytes()); // rc4-hmac
+    counted(&mut entry, &[0x11; 16]);
+    entry.extend(2u32.to_be_bytes());
+    let mut file = vec![0x05, 0x02];
+    file.extend((entry.len() as i32).to_be_bytes());
+    file.extend(entry);
+    file
+}
