@@ -18,6 +18,7 @@ set -euo pipefail
 #   libsasl2-modules-gssapi-mit SASL GSSAPI for ldapsearch -Y GSSAPI
 #   libkrb5-dev libgssapi-krb5-2 headers and runtime for the Rust GSSAPI code
 #   libclang-dev                libgssapi-sys generates its bindings with bindgen
+#   faketime                    a caller with a wrong clock (Kerberos clock-skew test)
 #   iproute2                    ip netns / veth
 #   ldb-tools                   ldbmodify/ldbsearch against sam.ldb
 #   procps                      pgrep/ps used by status checks
@@ -35,6 +36,7 @@ PACKAGES=(
     libkrb5-dev
     libgssapi-krb5-2
     libclang-dev
+    faketime
     iproute2
     procps
 )

@@ -3,6 +3,7 @@
 //! acting administrator.
 
 use crate::error::AdminError;
+use crate::handlers as h;
 use crate::kerberos::KeytabStatus;
 use crate::list_edit::NewEntry;
 use crate::ops::{Admin, DeviceSignIn, SignedIn, Status};
@@ -35,10 +36,42 @@ pub fn router(admin: Arc<Admin>) -> Router {
             "/api/v1/keytab",
             get(keytab_status).put(keytab_upload).delete(keytab_remove),
         )
+        .route("/api/v1/events/download", get(h::events_download))
+        .route("/api/v1/stats", get(h::stats))
+        .route("/api/v1/appliances", get(h::appliances))
+        .route(
+            "/api/v1/certificate",
+            get(h::certificate_status).post(h::certificate_upload),
+        )
+        .route("/api/v1/certificate/csr", post(h::certificate_csr))
+        .route(
+            "/api/v1/certificate/self-signed",
+            post(h::certificate_self_signed),
+        )
+        .route("/api/v1/directory/search", get(h::directory_search))
+        .route(
+            "/api/v1/settings/directory",
+            get(h::directory_settings).put(h::set_directory_settings),
+        )
+        .route("/api/v1/serverconfig", get(h::server_config))
+        .route("/api/v1/backup", post(h::backup))
+        .route("/api/v1/restore", post(h::restore))
+        .route(
+            "/api/v1/settings/network",
+            get(h::network_settings).put(h::set_network_settings),
+        )
+        .route(
+            "/api/v1/settings/proxy",
+            get(h::proxy_settings).put(h::set_proxy_settings),
+        )
+        .route("/api/v1/settings/proxy/test", post(h::proxy_test))
+        .route("/api/v1/maintenance/reboot", post(h::reboot))
+        .route("/api/v1/maintenance/shutdown", post(h::shutdown))
+        .route("/api/v1/maintenance/factory-reset", post(h::factory_reset))
         .with_state(admin)
 }
 
-fn actor(headers: &HeaderMap) -> String {
+pub(crate) fn actor(headers: &HeaderMap) -> String {
     headers
         .get(ACTOR_HEADER)
         .and_then(|v| v.to_str().ok())

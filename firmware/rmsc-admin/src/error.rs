@@ -39,6 +39,18 @@ pub enum AdminError {
     /// A feature this appliance was started without (e.g. Kerberos on a test build).
     #[error("{0}")]
     Unavailable(String),
+    /// A setting value refused; `field` names the form field the UI marks.
+    #[error("{message}")]
+    InvalidSetting {
+        field: &'static str,
+        message: String,
+    },
+    /// A dependency (the directory, the proxy) did not answer usefully: 503 with `code`.
+    #[error("{message}")]
+    Upstream { code: &'static str, message: String },
+    /// Something on the appliance itself failed (a task, the system); details are logged.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl AdminError {
@@ -55,6 +67,9 @@ impl AdminError {
             AdminError::Store(_) => "store",
             AdminError::Refused { code, .. } => code,
             AdminError::Unavailable(_) => "unavailable",
+            AdminError::InvalidSetting { .. } => "invalid_setting",
+            AdminError::Upstream { code, .. } => code,
+            AdminError::Internal(_) => "internal",
         }
     }
 
@@ -72,8 +87,13 @@ impl AdminError {
             AdminError::NotRegistered | AdminError::AlreadyRegistered(_) | AdminError::Conflict => {
                 StatusCode::CONFLICT
             }
-            AdminError::Invalid(_) | AdminError::Refused { .. } => StatusCode::BAD_REQUEST,
-            AdminError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AdminError::Invalid(_)
+            | AdminError::Refused { .. }
+            | AdminError::InvalidSetting { .. } => StatusCode::BAD_REQUEST,
+            AdminError::Unavailable(_) | AdminError::Upstream { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            AdminError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AdminError::NotFound(_) => StatusCode::NOT_FOUND,
             AdminError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -106,10 +126,10 @@ impl From<rmsc_store::StoreError> for AdminError {
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         let status = self.status();
-        (
-            status,
-            Json(json!({ "error": self.code(), "message": self.to_string() })),
-        )
-            .into_response()
+        let mut body = json!({ "error": self.code(), "message": self.to_string() });
+        if let AdminError::InvalidSetting { field, .. } = &self {
+            body["field"] = json!(field);
+        }
+        (status, Json(body)).into_response()
     }
 }

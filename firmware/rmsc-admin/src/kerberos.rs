@@ -57,12 +57,43 @@ fn now_secs() -> i64 {
 async fn install_blocking(
     control: &KerberosControl,
     bytes: Vec<u8>,
+    principal: String,
 ) -> Result<rmsc_kerberos::AcceptorCredential, AdminError> {
     let installer = control.installer.clone();
-    tokio::task::spawn_blocking(move || installer.install(&bytes))
+    tokio::task::spawn_blocking(move || installer.install(&bytes, &principal))
         .await
         .map_err(|e| AdminError::Store(format!("keytab installation task failed: {e}")))?
         .map_err(|e| refused("unusable", e.to_string()))
+}
+
+/// Parses and validates a keytab for `HTTP/<connector_name>` with AES keys.
+pub(crate) fn check_keytab(
+    bytes: &[u8],
+    connector_name: &str,
+) -> Result<keytab::KeytabSummary, AdminError> {
+    if bytes.len() > MAX_KEYTAB_BYTES {
+        return Err(refused(
+            "unreadable",
+            format!(
+                "That file is too large to be a keytab ({} bytes).",
+                bytes.len()
+            ),
+        ));
+    }
+    let parsed = keytab::parse(bytes).map_err(|e| {
+        refused(
+            "unreadable",
+            format!("That file is not a Kerberos keytab ({e}). Export it with ktpass or ktutil."),
+        )
+    })?;
+    keytab::validate(&parsed, connector_name).map_err(|p| {
+        let code = match p {
+            KeytabProblem::NoEntries => "unreadable",
+            KeytabProblem::WrongPrincipal { .. } => "wrong_principal",
+            KeytabProblem::Rc4Only { .. } => "rc4_only",
+        };
+        refused(code, p.to_string())
+    })
 }
 
 impl Admin {
@@ -101,42 +132,37 @@ impl Admin {
         bytes: Vec<u8>,
         actor: &str,
     ) -> Result<KeytabStatus, AdminError> {
-        let control = self.kerberos()?;
-        if bytes.len() > MAX_KEYTAB_BYTES {
-            return Err(refused(
-                "unreadable",
-                format!(
-                    "That file is too large to be a keytab ({} bytes).",
-                    bytes.len()
-                ),
-            ));
-        }
+        self.kerberos()?;
         let registration = self
             .store
             .registration()?
             .ok_or(AdminError::NotRegistered)?;
-        let parsed = keytab::parse(&bytes).map_err(|e| {
-            refused(
-                "unreadable",
-                format!(
-                    "That file is not a Kerberos keytab ({e}). Export it with ktpass or ktutil."
-                ),
-            )
-        })?;
-        let summary = keytab::validate(&parsed, &registration.connector_name).map_err(|p| {
-            let code = match p {
-                KeytabProblem::NoEntries => "unreadable",
-                KeytabProblem::WrongPrincipal { .. } => "wrong_principal",
-                KeytabProblem::Rc4Only { .. } => "rc4_only",
-            };
-            refused(code, p.to_string())
-        })?;
+        check_keytab(&bytes, &registration.connector_name)?;
+        self.install_keytab(bytes, &registration.connector_name, actor)
+            .await
+    }
+
+    /// Checks, proves usable (when the acceptor runs), seals, stores and activates a keytab
+    /// for `connector_name`; also used by restore. Without an acceptor (a build that does not
+    /// authenticate with Kerberos) the keytab is only stored.
+    pub(crate) async fn install_keytab(
+        &self,
+        bytes: Vec<u8>,
+        connector_name: &str,
+        actor: &str,
+    ) -> Result<KeytabStatus, AdminError> {
+        let summary = check_keytab(&bytes, connector_name)?;
         // Prove MIT can use it before anything is stored.
-        let credential = install_blocking(control, bytes.clone()).await?;
+        let credential = match self.kerberos.get() {
+            Some(control) => {
+                Some(install_blocking(control, bytes.clone(), summary.principal.clone()).await?)
+            }
+            None => None,
+        };
         self.store.put_secret(KEYTAB_SECRET, &bytes).await?;
         let status = KeytabStatus {
             present: true,
-            active: true,
+            active: credential.is_some(),
             principal: Some(summary.principal.clone()),
             realm: Some(summary.realm.clone()),
             kvno: Some(summary.kvno),
@@ -147,7 +173,10 @@ impl Admin {
             installed_at: Some(now_secs()),
         };
         self.store.set_setting(KEYTAB_SETTING, &status).await?;
-        control.source.install(credential);
+        if let (Some(control), Some(credential)) = (self.kerberos.get(), credential) {
+            control.source.install(credential);
+        }
+        self.directory_keytab_changed(Some(bytes)).await;
         self.events
             .record(
                 EventId::AdminAction,
@@ -166,13 +195,31 @@ impl Admin {
         Ok(status)
     }
 
-    /// Removes the keytab: callers are refused until a new one is uploaded.
-    pub async fn remove_keytab(&self, actor: &str) -> Result<(), AdminError> {
-        let control = self.kerberos()?;
+    /// The stored keytab file, for backups.
+    pub(crate) fn keytab_bytes(&self) -> Result<Option<Vec<u8>>, AdminError> {
+        Ok(self
+            .store
+            .secret(KEYTAB_SECRET)?
+            .map(|s| s.expose().to_vec()))
+    }
+
+    /// Forgets the keytab in the store and the runtime directory (factory reset on a
+    /// development host), whether or not the acceptor runs.
+    pub(crate) async fn forget_keytab(&self) -> Result<(), AdminError> {
         self.store.remove_secret(KEYTAB_SECRET).await?;
         self.store.remove_setting(KEYTAB_SETTING).await?;
-        control.source.remove();
-        control.installer.remove_all();
+        if let Some(control) = self.kerberos.get() {
+            control.source.remove();
+            control.installer.remove_all();
+        }
+        self.directory_keytab_changed(None).await;
+        Ok(())
+    }
+
+    /// Removes the keytab: callers are refused until a new one is uploaded.
+    pub async fn remove_keytab(&self, actor: &str) -> Result<(), AdminError> {
+        self.kerberos()?;
+        self.forget_keytab().await?;
         self.events
             .record(
                 EventId::AdminAction,
@@ -190,8 +237,17 @@ impl Admin {
         let Some(secret) = self.store.secret(KEYTAB_SECRET)? else {
             return Ok(false);
         };
-        let credential = install_blocking(control, secret.expose().to_vec()).await?;
+        let status: KeytabStatus = self.store.setting(KEYTAB_SETTING)?.unwrap_or_default();
+        let principal = status.principal.ok_or_else(|| {
+            refused(
+                "unusable",
+                "The stored keytab has no recorded principal; upload it again.",
+            )
+        })?;
+        let credential = install_blocking(control, secret.expose().to_vec(), principal).await?;
         control.source.install(credential);
+        self.directory_keytab_changed(Some(secret.expose().to_vec()))
+            .await;
         Ok(true)
     }
 }

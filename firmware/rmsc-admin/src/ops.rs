@@ -67,9 +67,12 @@ pub struct Admin {
     pub(crate) sync: Arc<ListSync>,
     pub(crate) events: Events,
     readiness: Arc<Readiness>,
-    config: AdminConfig,
+    pub(crate) config: AdminConfig,
     session: Mutex<Option<CloudSession>>,
     pub(crate) kerberos: std::sync::OnceLock<crate::kerberos::KerberosControl>,
+    pub(crate) appliance: std::sync::OnceLock<crate::appliance::ApplianceControl>,
+    /// When the daemon started, for the uptime the statistics report.
+    pub(crate) started: Instant,
 }
 
 impl Admin {
@@ -90,6 +93,8 @@ impl Admin {
             config,
             session: Mutex::new(None),
             kerberos: std::sync::OnceLock::new(),
+            appliance: std::sync::OnceLock::new(),
+            started: Instant::now(),
         })
     }
 

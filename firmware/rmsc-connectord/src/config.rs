@@ -70,6 +70,18 @@ pub struct Config {
     pub kerberos: KerberosConfig,
     #[serde(default)]
     pub admin: AdminWebConfig,
+    #[serde(default)]
+    pub directory: DirectoryConfig,
+}
+
+/// The directory (Active Directory over LDAP) the admin UI searches for accounts and groups.
+/// The admin API can override the URLs (Settings, Directory).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DirectoryConfig {
+    /// `ldap://dc1.contoso.com` URLs of domain controllers, tried in order; empty turns
+    /// directory search off until an administrator sets them.
+    pub ldap_urls: Vec<String>,
 }
 
 /// The admin web listener (HTTPS, the browser UI and its API). Never on the caller ports.
@@ -346,6 +358,17 @@ impl Config {
                 ));
             }
         }
+        if let Some(bad) = self
+            .directory
+            .ldap_urls
+            .iter()
+            .find(|u| u.strip_prefix("ldap://").is_none_or(str::is_empty))
+        {
+            return Err(invalid(
+                "directory.ldap_urls",
+                format!("{bad:?} is not an ldap://<domain controller> URL"),
+            ));
+        }
         if !(1..=1024).contains(&self.kerberos.max_concurrent) {
             return Err(invalid(
                 "kerberos.max_concurrent",
@@ -371,41 +394,5 @@ impl Config {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const MINIMAL: &str = "data_dir = \"/tmp/x\"\ncloud_url = \"https://127.0.0.1:1\"\n";
-
-    #[test]
-    fn minimal_config_gets_defaults() {
-        let c = Config::from_toml(MINIMAL).expect("valid");
-        assert_eq!(c.callers.http.len(), 1);
-        assert_eq!(c.identity, "kerberos");
-        assert_eq!(c.relay_limits().max_body_bytes, 1024 * 1024);
-    }
-
-    #[test]
-    fn bad_configs_are_refused_with_the_field_named() {
-        let cases = [
-            ("data_dir = \"/x\"\ncloud_url = \"http://a\"\n", "cloud_url"),
-            (
-                &format!("{MINIMAL}[callers]\nhttp = []\nhttps = []\n"),
-                "callers",
-            ),
-            (
-                &format!("{MINIMAL}[callers]\nmax_body_bytes = 10\n"),
-                "max_body_bytes",
-            ),
-            (&format!("{MINIMAL}identity = \"ntlm\"\n"), "identity"),
-            (
-                &format!("{MINIMAL}[sync]\nlong_poll_secs = 99\n"),
-                "long_poll_secs",
-            ),
-            (&format!("{MINIMAL}unknown_key = 1\n"), "unknown"),
-        ];
-        for (text, needle) in cases {
-            let error = Config::from_toml(text).expect_err(needle).to_string();
-            assert!(error.contains(needle), "{error} should mention {needle}");
-        }
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

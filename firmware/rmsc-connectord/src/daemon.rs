@@ -8,7 +8,7 @@ use crate::config::Config;
 use anyhow::Context;
 use axum::routing::get;
 use axum::Router;
-use rmsc_admin::{Admin, AdminConfig, KerberosControl};
+use rmsc_admin::{Admin, AdminConfig, ApplianceControl, KerberosControl, RecordingSystem};
 use rmsc_cloud::{Cloud, CloudOptions, ListSync, SyncOptions};
 use rmsc_identity::IdentitySource;
 use rmsc_relay::{serve_callers, CallerListener, Readiness, RelayState};
@@ -164,18 +164,23 @@ pub async fn run(config: Config) -> anyhow::Result<Running> {
             tls: None,
         });
     }
+    let mut caller_certificate = None;
     if !config.callers.https.is_empty() {
         let name = registration
             .as_ref()
             .map(|r| r.connector_name.clone())
             .unwrap_or_else(|| appliance_name.clone());
-        let tls = caller_tls::server_config(
+        let caller_tls::CallerTls {
+            server_config,
+            live,
+        } = caller_tls::server_config(
             &store,
             config.callers.tls_cert_file.as_deref(),
             config.callers.tls_key_file.as_deref(),
             &name,
         )
         .await?;
+        caller_certificate = Some(live);
         for addr in &config.callers.https {
             let listener = TcpListener::bind(addr)
                 .await
@@ -183,7 +188,7 @@ pub async fn run(config: Config) -> anyhow::Result<Running> {
             addresses.https.push(listener.local_addr()?);
             listeners.push(CallerListener {
                 listener,
-                tls: Some(tls.clone()),
+                tls: Some(server_config.clone()),
             });
         }
     }
@@ -218,6 +223,22 @@ pub async fn run(config: Config) -> anyhow::Result<Running> {
             version: VERSION.to_owned(),
         },
     );
+    // No system integration yet: the appliance image will provide the real SystemControl;
+    // until then network changes, reboots and erasing are recorded only.
+    tracing::warn!("system actions (network, reboot, shutdown, factory reset) are recorded, not performed, on this host");
+    let mut appliance = ApplianceControl::new(Arc::new(RecordingSystem::new()), metrics.clone());
+    if let Some(live) = caller_certificate {
+        appliance = appliance.with_caller_certificate(live);
+    }
+    if kerberos.is_some() {
+        // The directory client reads its own copy of the keytab, next to the acceptor's.
+        appliance = appliance.with_directory(
+            config.kerberos_runtime_dir().join("directory.keytab"),
+            config.directory.ldap_urls.clone(),
+        );
+    }
+    // Before the keytab is restored, so that restoring also writes the directory's copy.
+    admin.attach_appliance(appliance);
     if let Some(control) = kerberos {
         admin.attach_kerberos(control);
         match admin.restore_keytab().await {

@@ -60,8 +60,13 @@ impl KeytabInstaller {
         self.dir.join("replay.rcache2")
     }
 
-    /// Writes `bytes` and returns credentials for it. Blocking (file I/O and GSSAPI).
-    pub fn install(&self, bytes: &[u8]) -> Result<AcceptorCredential, InstallError> {
+    /// Writes `bytes` and returns credentials for `principal` from it (the validated
+    /// `HTTP/<connector name>@REALM`). Blocking (file I/O and GSSAPI).
+    pub fn install(
+        &self,
+        bytes: &[u8],
+        principal: &str,
+    ) -> Result<AcceptorCredential, InstallError> {
         let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
         let path = self.keytab_path(generation);
         let mut file = fs::OpenOptions::new()
@@ -73,7 +78,7 @@ impl KeytabInstaller {
         file.write_all(bytes).map_err(io_error(&path))?;
         file.sync_all().map_err(io_error(&path))?;
         drop(file);
-        match AcceptorCredential::from_keytab(&path, &self.replay_cache()) {
+        match AcceptorCredential::from_keytab(&path, &self.replay_cache(), principal) {
             Ok(credential) => {
                 // Keep the previous generation for contexts still being accepted with it.
                 self.remove_older_than(generation.saturating_sub(1));

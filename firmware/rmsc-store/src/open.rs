@@ -247,7 +247,9 @@ fn restore(data_dir: &Path, sealer: &Sealer, db: &sled::Db, trees: &Trees) -> Re
 /// Moves the damaged database to `store.corrupt-<unix-ts>` (with `-N` appended if that
 /// name is taken) and returns the new path.
 fn set_aside(data_dir: &Path, store_dir: &Path) -> Result<PathBuf, StoreError> {
-    let ts = time::OffsetDateTime::now_utc().unix_timestamp();
+    // Nanoseconds, so a copy set aside after an older one was pruned can never reuse the
+    // pruned name and sort as the oldest (which would delete the newest copy).
+    let ts = time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64;
     let mut target = data_dir.join(format!("{SET_ASIDE_PREFIX}{ts}"));
     let mut n = 1;
     while target

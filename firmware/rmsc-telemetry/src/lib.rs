@@ -6,4 +6,4 @@ mod events;
 mod metrics;
 
 pub use events::{EventId, Events};
-pub use metrics::{Metrics, Outcome};
+pub use metrics::{Metrics, Outcome, RequestCount};

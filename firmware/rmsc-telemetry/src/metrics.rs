@@ -9,8 +9,9 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How a relayed request ended, as a metric label.
@@ -50,6 +51,15 @@ struct RequestLabels {
     outcome: String,
 }
 
+/// One request counter as the admin API reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestCount {
+    pub operation: String,
+    pub role: String,
+    pub outcome: String,
+    pub count: u64,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OperationLabel {
     operation: String,
@@ -58,6 +68,9 @@ struct OperationLabel {
 struct Inner {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
+    /// Label sets seen so far: prometheus-client cannot enumerate a family's members, and
+    /// the admin API reads the counters back. Bounded by operations x roles x outcomes.
+    request_labels: RwLock<HashSet<RequestLabels>>,
     processing: Histogram,
     cloud_response: Family<OperationLabel, Histogram, fn() -> Histogram>,
     open_connections: Gauge,
@@ -131,6 +144,7 @@ impl Metrics {
             inner: Arc::new(Inner {
                 registry,
                 requests,
+                request_labels: RwLock::new(HashSet::new()),
                 processing,
                 cloud_response,
                 open_connections,
@@ -143,14 +157,53 @@ impl Metrics {
 
     /// Counts one caller request.
     pub fn request(&self, operation: &str, role: &str, outcome: Outcome) {
-        self.inner
-            .requests
-            .get_or_create(&RequestLabels {
-                operation: operation.to_owned(),
-                role: role.to_owned(),
-                outcome: outcome.as_str().to_owned(),
+        let labels = RequestLabels {
+            operation: operation.to_owned(),
+            role: role.to_owned(),
+            outcome: outcome.as_str().to_owned(),
+        };
+        self.inner.requests.get_or_create(&labels).inc();
+        let known = self
+            .inner
+            .request_labels
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&labels);
+        if !known {
+            self.inner
+                .request_labels
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(labels);
+        }
+    }
+
+    /// Every request counter, sorted by operation, role and outcome.
+    pub fn request_counts(&self) -> Vec<RequestCount> {
+        let labels: Vec<RequestLabels> = self
+            .inner
+            .request_labels
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .collect();
+        let mut counts: Vec<RequestCount> = labels
+            .into_iter()
+            .map(|l| {
+                let count = self.inner.requests.get_or_create(&l).get();
+                RequestCount {
+                    operation: l.operation,
+                    role: l.role,
+                    outcome: l.outcome,
+                    count,
+                }
             })
-            .inc();
+            .collect();
+        counts.sort_by(|a, b| {
+            (&a.operation, &a.role, &a.outcome).cmp(&(&b.operation, &b.role, &b.outcome))
+        });
+        counts
     }
 
     /// Records the connector's own processing time of one request.
@@ -254,5 +307,21 @@ mod tests {
         assert!(m.render().contains("rmsc_caller_connections 1"));
         drop(guard);
         assert!(m.render().contains("rmsc_caller_connections 0"));
+    }
+
+    #[test]
+    fn request_counts_read_back_every_counter() {
+        let m = Metrics::new();
+        assert!(m.request_counts().is_empty());
+        m.request("B.Op", "exchange", Outcome::Relayed);
+        m.request("A.Op", "sharepoint", Outcome::Forbidden);
+        m.request("B.Op", "exchange", Outcome::Relayed);
+        let counts = m.request_counts();
+        assert_eq!(counts.len(), 2);
+        assert_eq!(counts[0].operation, "A.Op");
+        assert_eq!(counts[0].outcome, "forbidden");
+        assert_eq!(counts[0].count, 1);
+        assert_eq!(counts[1].role, "exchange");
+        assert_eq!(counts[1].count, 2);
     }
 }

@@ -101,7 +101,12 @@ lab_ensure_accounts() {
             lab_samba_tool user setpassword "${sam}\$" --newpassword="$LAB_USER_PASSWORD"
             lab_samba_tool user enable "${sam}\$"
         else
-            lab_samba_tool user create "$sam" "$LAB_USER_PASSWORD"
+            # svc-rc4 gets a password of its own: RC4 keys are unsalted, so with a
+            # shared password its key would also decrypt the connector's tickets and the
+            # "ticket for another SPN" test would prove nothing.
+            local password="$LAB_USER_PASSWORD"
+            [[ "$sam" == "svc-rc4" ]] && password="${LAB_USER_PASSWORD}-rc4"
+            lab_samba_tool user create "$sam" "$password"
         fi
     done
 }
@@ -117,6 +122,12 @@ lab_apply_attributes() {
             printf 'replace: msDS-SupportedEncryptionTypes\nmsDS-SupportedEncryptionTypes: %s\n' "$enctypes"
             if [[ -n "$spn" ]]; then
                 printf -- '-\nreplace: servicePrincipalName\nservicePrincipalName: %s\n' "$spn"
+                # As `ktpass /princ` does for the connector's account: the SPN is also
+                # its UPN, so the appliance can use its keytab as a client too (directory
+                # browse). svc-rc4 keeps none, to test that failure's message.
+                if [[ "$sam" == "svc-rmsconnector" ]]; then
+                    printf -- '-\nreplace: userPrincipalName\nuserPrincipalName: %s@%s\n' "$spn" "$LAB_REALM"
+                fi
             fi
             printf '\n'
         done

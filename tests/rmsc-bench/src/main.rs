@@ -2,6 +2,7 @@
 //! loopback, and prints a markdown table with the targets of issue 2. Not a test: run it with
 //! `cargo build --release -p rmsc-bench -p rmsc-e2e && target/release/rmsc-bench`.
 
+mod kerberos;
 mod load;
 mod report;
 mod setup;
@@ -33,6 +34,10 @@ struct Args {
     /// Also write the markdown table to this file.
     #[arg(long)]
     out: Option<std::path::PathBuf>,
+    /// A running AD lab (tests/lab/lab.sh up DIR) for the Kerberos measurements; defaults to
+    /// $RMSC_LAB_DIR. Without one they are left out.
+    #[arg(long, env = "RMSC_LAB_DIR")]
+    lab: Option<std::path::PathBuf>,
 }
 
 /// A SOAP request of `op` padded with filler text to about `size` bytes.
@@ -148,6 +153,24 @@ async fn main() -> anyhow::Result<()> {
         seconds: duration.as_secs(),
         connections: CONNECTIONS,
     });
+    let mut table = table;
+    if let Some(lab_dir) = &args.lab {
+        // AdLab reads the directory from the environment, as the tests do.
+        std::env::set_var("RMSC_LAB_DIR", lab_dir);
+        let ad = rmsc_e2e::ad::AdLab::from_env()?.context("AD lab")?;
+        let section = kerberos::run(
+            &ad,
+            soap_headers(op)?,
+            w1.clone(),
+            &format!("/_wmcs/{ENDPOINT}"),
+            duration,
+        )
+        .await
+        .context("Kerberos measurements")?;
+        table.push_str(&section);
+    } else {
+        table.push_str("\n(Kerberos measurements skipped: no AD lab; pass --lab DIR)\n");
+    }
     println!("{table}");
     if let Some(path) = args.out {
         std::fs::write(&path, &table).with_context(|| format!("write {}", path.display()))?;

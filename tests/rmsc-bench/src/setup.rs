@@ -23,6 +23,8 @@ use crate::load::{http_client, HttpClient};
 pub struct Daemon {
     pub child: Child,
     pub connector: Connector,
+    /// The HTTPS caller listener.
+    pub https: Option<SocketAddr>,
 }
 
 impl Drop for Daemon {
@@ -49,9 +51,25 @@ fn daemon_path() -> anyhow::Result<PathBuf> {
 
 /// Starts the daemon with the lab's configuration, sets it up and authorizes the test callers.
 pub async fn start_daemon(lab: &Lab) -> anyhow::Result<Daemon> {
+    let daemon = spawn_daemon(lab, &lab.config_text(""), &[]).await?;
+    daemon
+        .connector
+        .authorize_defaults()
+        .await
+        .context("authorize")?;
+    Ok(daemon)
+}
+
+/// Starts the daemon with `config` (TOML) and extra environment, and registers it.
+pub async fn spawn_daemon(
+    lab: &Lab,
+    config: &str,
+    env: &[(&str, String)],
+) -> anyhow::Result<Daemon> {
     let config_path = lab.dir.path().join("connector.toml");
-    std::fs::write(&config_path, lab.config_text("")).context("write config")?;
+    std::fs::write(&config_path, config).context("write config")?;
     let mut child = Command::new(daemon_path()?)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .args(["serve", "--config"])
         .arg(&config_path)
         .stdout(Stdio::piped())
@@ -79,13 +97,13 @@ pub async fn start_daemon(lab: &Lab) -> anyhow::Result<Daemon> {
             .context("socket address")
     };
     let connector = Connector::from_addresses(None, addr("http")?, addr("ops")?, &lab.socket());
-    let daemon = Daemon { child, connector };
+    let https = addr("https").ok();
+    let daemon = Daemon {
+        child,
+        connector,
+        https,
+    };
     daemon.connector.set_up().await.context("set up")?;
-    daemon
-        .connector
-        .authorize_defaults()
-        .await
-        .context("authorize")?;
     Ok(daemon)
 }
 

@@ -85,7 +85,11 @@ export function authorizedPanel(ctx, container) {
     section('Servers allowed to use the connector', listArea, status.el),
     section('Add a server', add));
   container.querySelectorAll('h2').forEach((el) => el.setAttribute('tabindex', '-1'));
-  ctx.api.get('/api/v1/authorized').then(showList).catch((error) => status.error(error.message));
+  ctx.api.get('/api/v1/authorized').then(showList).catch((error) => {
+    // Never leave "Loading…" behind: say that the list is missing, and why below.
+    replace(listArea, h('p', {}, 'The list could not be read.'));
+    status.error(error.message);
+  });
   return { entries: () => entries };
 }
 

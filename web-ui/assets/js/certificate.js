@@ -129,7 +129,11 @@ export function certificatePanel(ctx, container, connectorNameHint = '') {
     .then((s) => { if (s && s.connector_name) connectorName = s.connector_name; })
     .catch(() => {})
     .then(load)
-    .catch((error) => status.error(error.message));
+    .catch((error) => {
+      // Never leave "Loading…" behind: say that the facts are missing, and why below.
+      replace(current, h('p', {}, 'The certificate could not be read.'));
+      status.error(error.message);
+    });
   return { loaded, current: () => cert };
 }
 

@@ -46,7 +46,11 @@ export function keytabPanel(ctx, container) {
   }));
 
   replace(container, current, h('div', { class: 'upload' }, file.row, upload), status.el);
-  const loaded = ctx.api.get('/api/v1/keytab').then(show).catch((error) => status.error(error.message));
+  const loaded = ctx.api.get('/api/v1/keytab').then(show).catch((error) => {
+    // Never leave "Loading…" behind: say that the facts are missing, and why below.
+    replace(current, h('p', {}, 'The keytab could not be read.'));
+    status.error(error.message);
+  });
   return { loaded, current: () => keytab };
 }
 

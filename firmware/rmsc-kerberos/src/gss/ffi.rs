@@ -124,6 +124,7 @@ impl Drop for Credential {
 /// Acquires credentials from an explicit credential store (`keytab`, `rcache`, `ccache`,
 /// `client_keytab` keys), so that no process-wide environment variable is involved.
 fn acquire_from(
+    name: Option<&NameHandle>,
     store: &[(&str, &str)],
     usage: sys::gss_cred_usage_t,
 ) -> Result<Credential, GssError> {
@@ -155,7 +156,7 @@ fn acquire_from(
     let major = unsafe {
         sys::gss_acquire_cred_from(
             &mut minor,
-            ptr::null_mut(),
+            name.map_or(ptr::null_mut(), |n| n.0),
             sys::_GSS_C_INDEFINITE,
             NO_OID_SET,
             usage,
@@ -171,10 +172,42 @@ fn acquire_from(
     Ok(Credential(cred))
 }
 
-/// Acceptor credentials for every principal in `keytab`, with the replay cache `rcache`.
-/// The default mechanism set is used so that SPNEGO-wrapped tokens are accepted.
-pub(super) fn acceptor_credential(keytab: &str, rcache: &str) -> Result<Credential, GssError> {
-    acquire_from(&[("keytab", keytab), ("rcache", rcache)], ACCEPT)
+/// Acceptor credentials for `principal` (`service/host@REALM`) from `keytab`, with the replay
+/// cache `rcache`. Naming the principal makes the library refuse tickets issued for any other
+/// service, even one whose key happens to decrypt them (a shared password gives accounts the
+/// same RC4 key). The default mechanism set is used so that SPNEGO-wrapped tokens are accepted.
+pub(super) fn acceptor_credential(
+    keytab: &str,
+    rcache: &str,
+    principal: &str,
+) -> Result<Credential, GssError> {
+    let name = import_name(principal, &KRB5_PRINCIPAL_NAME)?;
+    acquire_from(
+        Some(&name),
+        &[("keytab", keytab), ("rcache", rcache)],
+        ACCEPT,
+    )
+}
+
+/// GSS_KRB5_NT_PRINCIPAL_NAME (1.2.840.113554.1.2.2.1): a Kerberos principal, taken as is,
+/// with no host name canonicalization.
+const KRB5_PRINCIPAL_NAME: [u8; 10] = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02, 0x01];
+
+fn import_name(text: &str, name_type: &[u8]) -> Result<NameHandle, GssError> {
+    let mut oid = sys::gss_OID_desc {
+        length: name_type.len() as u32,
+        elements: name_type.as_ptr() as *mut c_void,
+    };
+    let mut minor = 0;
+    let mut buffer = input_buffer(text.as_bytes());
+    let mut name = NameHandle(ptr::null_mut());
+    // SAFETY: `oid` and `buffer` point into live Rust memory for the call; the library copies
+    // what it keeps; the output handle is owned by `name`.
+    let major = unsafe { sys::gss_import_name(&mut minor, &mut buffer, &mut oid, &mut name.0) };
+    if is_error(major) {
+        return Err(error(major, minor, "importing the service principal"));
+    }
+    Ok(name)
 }
 
 /// A security context handle; deleted on drop.
@@ -325,7 +358,7 @@ fn logon_info(name: &NameHandle) -> Result<Option<(Vec<u8>, bool)>, GssError> {
 /// Initiator credentials from a credential cache file (tests and the load generator).
 #[cfg(feature = "initiator")]
 pub(super) fn initiator_credential(ccache: &str) -> Result<Credential, GssError> {
-    acquire_from(&[("ccache", ccache)], INITIATE)
+    acquire_from(None, &[("ccache", ccache)], INITIATE)
 }
 
 /// Produces the first SPNEGO token for `HTTP@<host>` with mutual authentication requested.

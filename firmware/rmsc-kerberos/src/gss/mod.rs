@@ -136,13 +136,14 @@ fn path_str(path: &Path) -> Result<&str, GssError> {
 }
 
 impl AcceptorCredential {
-    /// Credentials for every principal of `keytab`, using the file replay cache `rcache`
-    /// (MIT's `file2` type), so a token presented twice is refused.
-    pub fn from_keytab(keytab: &Path, rcache: &Path) -> Result<Self, GssError> {
+    /// Credentials for `principal` (`HTTP/<connector name>@REALM`) from `keytab`, using the
+    /// file replay cache `rcache` (MIT's `file2` type), so a token presented twice is refused.
+    /// Tickets for any other principal are refused.
+    pub fn from_keytab(keytab: &Path, rcache: &Path, principal: &str) -> Result<Self, GssError> {
         let keytab = format!("FILE:{}", path_str(keytab)?);
         let rcache = format!("file2:{}", path_str(rcache)?);
         Ok(Self {
-            credential: ffi::acceptor_credential(&keytab, &rcache)?,
+            credential: ffi::acceptor_credential(&keytab, &rcache, principal)?,
         })
     }
 }

@@ -1,0 +1,128 @@
+# shellcheck shell=bash
+# e2e-common.sh: helpers of run-e2e.sh: logging, the result list and its summary, polls with
+# a deadline, stopping processes, the connector's configuration, and the Kerberos SOAP check.
+# Expects `work`, `results`, `BUILD_ROOT`, `LAB_SH` and `CONNECTOR_NAME` from run-e2e.sh.
+
+log() { printf '[run-e2e %s] %s\n' "$(date +%T)" "$*" >&2; }
+
+# record PASS|FAIL|SKIP TEXT: one line of the final summary.
+record() { results+=("$1  $2"); }
+
+# fail_stage NAME WHY: records the failure and exits (the EXIT trap cleans up).
+fail_stage() {
+    record FAIL "$1: $2"
+    log "FAIL: $1: $2"
+    exit 1
+}
+
+any_failed() {
+    local line
+    for line in "${results[@]}"; do
+        [[ "$line" == FAIL* ]] && return 0
+    done
+    return 1
+}
+
+print_summary() {
+    local line
+    printf '\n==== run-e2e summary ====\n'
+    for line in "${results[@]}"; do printf '%s\n' "$line"; done
+    if any_failed; then printf 'RESULT: FAILED\n'; else printf 'RESULT: PASSED\n'; fi
+    printf 'artifacts (screenshots, downloads, logs): %s\n' "$RMSC_ARTIFACTS"
+}
+
+# poll SECONDS WHAT COMMAND...: runs COMMAND every 0.2 s until it succeeds; 1 at the deadline.
+poll() {
+    local seconds="$1" what="$2"
+    shift 2
+    local deadline=$((SECONDS + seconds))
+    until "$@" 2>/dev/null; do
+        if ((SECONDS >= deadline)); then
+            log "timed out after ${seconds} s waiting for $what"
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+# Whether PID has exited (gone, or a zombie waiting to be reaped).
+process_gone() {
+    local state
+    state="$(ps -o stat= -p "$1" 2>/dev/null || true)"
+    [[ -z "$state" || "$state" == Z* ]]
+}
+
+# stop_processes SECONDS PID...: TERM, a poll until each has exited, KILL after the deadline.
+stop_processes() {
+    local seconds="$1" pid
+    shift
+    for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "$@"; do
+        if ! poll "$seconds" "process $pid to exit" process_gone "$pid"; then
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+        wait "$pid" 2>/dev/null || true
+    done
+}
+
+# The name of the daemon's directory section, when its configuration has one yet (the admin
+# API is being completed; the section was added together with the directory-search route).
+directory_section() {
+    local config="$BUILD_ROOT/firmware/rmsc-connectord/src/config.rs"
+    grep -qE '^\s*pub directory:' "$config" && grep -q 'ldap_urls' "$config"
+}
+
+# write_connector_config FILE WORK_DIR CLOUD_URL LDAP_URL
+write_connector_config() {
+    local file="$1" dir="$2" cloud_url="$3" ldap_url="$4"
+    cat >"$file" <<TOML
+data_dir = "$dir/data"
+cloud_url = "$cloud_url"
+cloud_ca_file = "$dir/standin/ca.pem"
+admin_socket = "$dir/admin.sock"
+appliance_name = "$CONNECTOR_NAME"
+identity = "kerberos"
+drain_delay_ms = 200
+shutdown_grace_secs = 5
+
+[callers]
+http = ["127.0.0.1:0"]
+https = ["127.0.0.1:0"]
+
+[admin]
+listen = ["127.0.0.1:0"]
+
+[ops]
+listen = "127.0.0.1:0"
+
+[kerberos]
+runtime_dir = "$dir/krb-run"
+TOML
+    if directory_section; then
+        printf '\n[directory]\nldap_urls = ["%s"]\n' "$ldap_url" >>"$file"
+    else
+        log "the daemon has no [directory] configuration yet; directory search will be unavailable"
+    fi
+}
+
+# collect_ui_results LOG STATUS: one summary line per test of tests/ui/run.sh (from node's
+# spec reporter: ✔ pass, ✖ fail, ﹣ skip with its reason), and the suite's exit status.
+collect_ui_results() {
+    local file="$1" status="$2" line
+    while IFS= read -r line; do
+        results+=("$line")
+    done < <(awk '
+        /^== / { suite = $2; counting = 1; next }
+        /^ℹ tests / { counting = 0; next }
+        !counting { next }
+        /^[[:space:]]*✔ / { sub(/^[[:space:]]*✔ /, ""); sub(/ \([0-9.]+ms\)$/, ""); print "PASS  ui " suite ": " $0 }
+        /^[[:space:]]*✖ / { sub(/^[[:space:]]*✖ /, ""); sub(/ \([0-9.]+ms\)$/, ""); print "FAIL  ui " suite ": " $0 }
+        /^[[:space:]]*﹣ / { sub(/^[[:space:]]*﹣ /, ""); sub(/ \([0-9.]+ms\)/, ""); print "SKIP  ui " suite ": " $0 }
+    ' "$file")
+    if [[ "$status" -ne 0 ]]; then
+        record FAIL "tests/ui/run.sh exited with $status"
+    fi
+}
+
+# shellcheck source=tests/ui/lib/e2e-kerberos.sh
+source "$(dirname "${BASH_SOURCE[0]}")/e2e-kerberos.sh"
