@@ -45,6 +45,15 @@ cargo nextest run --workspace --locked --no-fail-fast
 step "fuzz targets (${fuzz_seconds}s each)"
 firmware/fuzz/run-all.sh "$fuzz_seconds"
 
+step "paired appliances behind HAProxy (network namespaces, Samba DC, Kerberos callers)"
+if [ -n "$lab_dir" ] && command -v haproxy >/dev/null 2>&1; then
+    cargo build --release --locked -p rmsc-connectord -p rmsc-cloud-standin
+    # A 25 s cloud outage is enough to cross the pair's shortened staleness limit.
+    PAIR_OUTAGE_SECS="${PAIR_OUTAGE_SECS:-25}" tests/pair/run.sh
+else
+    echo "skipped: needs root, Samba and HAProxy (tests/lab/install-deps.sh)"
+fi
+
 step "AD lab self-test (Samba DC in a network namespace)"
 if [ "$(id -u)" -eq 0 ] && command -v samba-tool >/dev/null 2>&1; then
     tests/lab/selftest.sh

@@ -19,6 +19,7 @@ set -euo pipefail
 #   libkrb5-dev libgssapi-krb5-2 headers and runtime for the Rust GSSAPI code
 #   libclang-dev                libgssapi-sys generates its bindings with bindgen
 #   faketime                    a caller with a wrong clock (Kerberos clock-skew test)
+#   haproxy socat curl          the load-balanced pair test (tests/pair) and the demo
 #   iproute2                    ip netns / veth
 #   ldb-tools                   ldbmodify/ldbsearch against sam.ldb
 #   procps                      pgrep/ps used by status checks
@@ -37,6 +38,9 @@ PACKAGES=(
     libgssapi-krb5-2
     libclang-dev
     faketime
+    haproxy
+    socat
+    curl
     iproute2
     procps
 )
