@@ -196,6 +196,8 @@ admin_checks() {
         return 0
     fi
     if [ "$phase" = setup ]; then
+        # The console redraws within 10 s of the daemon writing console.env: poll for it.
+        poll 40 bash -c "tr -d '\\r' < '$log' | grep -q '^ *Setup code: '" || true
         code=$(tr -d '\r' < "$log" | sed -n 's/^ *Setup code: *//p' | tail -n 1)
         [ -n "$code" ] || { fail "no setup code on the console"; return 0; }
         if python3 "$here/test/admin_flow.py" setup "https://127.0.0.1:$port_admin" "$code"; then

@@ -54,6 +54,14 @@ else
     echo "skipped: needs root, Samba and HAProxy (tests/lab/install-deps.sh)"
 fi
 
+step "admin web UI in Chromium against the real connector, stand-in and Samba DC"
+if [ -n "$lab_dir" ] && [ -x /usr/bin/chromium ] && command -v npm >/dev/null 2>&1; then
+    cargo build --release --locked -p rmsc-connectord -p rmsc-cloud-standin
+    RMSC_E2E_NO_BUILD=1 tests/ui/run-e2e.sh
+else
+    echo "skipped: needs root, Samba, /usr/bin/chromium and npm (.ci/run installs them)"
+fi
+
 step "AD lab self-test (Samba DC in a network namespace)"
 if [ "$(id -u)" -eq 0 ] && command -v samba-tool >/dev/null 2>&1; then
     tests/lab/selftest.sh

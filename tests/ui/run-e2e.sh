@@ -33,6 +33,7 @@ export CARGO_TERM_COLOR=never
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/rmsc-ui-e2e.XXXXXX")"
 pids=()
+current=""
 own_lab=""
 results=()
 # shellcheck source=tests/ui/lib/e2e-common.sh
@@ -43,6 +44,9 @@ source "$UI_DIR/lib/e2e-common.sh"
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
+    # A signal or an unexpected error ends the run before its stages say so themselves.
+    if [[ $status -ne 0 ]] && ! any_failed; then record FAIL "run ended early (exit status $status)"; fi
+    if [[ -n "$current" ]]; then stop_tree "$current"; fi
     stop_processes 15 "${pids[@]}"
     mkdir -p "$RMSC_ARTIFACTS/logs"
     cp -f "$work"/*.log "$work"/*.out "$work"/*.toml "$RMSC_ARTIFACTS/logs/" 2>/dev/null || true
@@ -62,6 +66,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# The default artifacts directory holds only this script's output: start it afresh so the
+# screenshots are this run's. A directory given in RMSC_ARTIFACTS is left as it is.
+if [[ "$RMSC_ARTIFACTS" == "$UI_DIR/artifacts" ]]; then rm -rf -- "$RMSC_ARTIFACTS"; fi
 mkdir -p "$RMSC_ARTIFACTS"
 [[ -x /usr/bin/chromium || -x "${RMSC_CHROMIUM:-}" ]] || fail_stage prerequisites "no Chromium (apt-get install -y chromium)"
 for tool in node npm curl jq kinit; do
@@ -71,7 +78,7 @@ done
 # 1. Node dependencies (playwright-core), from the lock file.
 if [[ ! -d "$UI_DIR/node_modules/playwright-core" ]]; then
     log "npm ci"
-    (cd "$UI_DIR" && npm ci --no-audit --no-fund) || fail_stage npm "npm ci failed"
+    run_waiting npm ci --prefix "$UI_DIR" --no-audit --no-fund || fail_stage npm "npm ci failed"
 fi
 record PASS "node dependencies"
 
@@ -83,7 +90,7 @@ else
     lab_dir="$work/lab"
     own_lab="$lab_dir"
     log "bringing up a private AD lab in $lab_dir"
-    "$LAB_SH" up "$lab_dir" >"$work/lab.log" 2>&1 || fail_stage lab "lab.sh up failed (see logs/lab.log)"
+    run_waiting "$LAB_SH" up "$lab_dir" >"$work/lab.log" 2>&1 || fail_stage lab "lab.sh up failed (see logs/lab.log)"
 fi
 # shellcheck source=/dev/null
 source "$lab_dir/lab.env"
@@ -92,7 +99,8 @@ record PASS "AD lab ($lab_dir)"
 # 3. Build, then the cloud stand-in.
 if [[ "${RMSC_E2E_NO_BUILD:-}" != 1 ]]; then
     log "cargo build --release (the shared target directory may be locked by another build)"
-    (cd "$BUILD_ROOT" && cargo build --release --locked -p rmsc-connectord -p rmsc-cloud-standin) ||
+    run_waiting cargo build --manifest-path "$BUILD_ROOT/Cargo.toml" --release --locked \
+        -p rmsc-connectord -p rmsc-cloud-standin ||
         fail_stage build "cargo build failed"
 fi
 record PASS "build"
@@ -123,12 +131,12 @@ record PASS "connector: admin $admin_url, callers http://$http_addr"
 
 # 5. The browser tests.
 log "tests/ui/run.sh against $admin_url"
-set +e
+ui_status=0
 RMSC_ADMIN_URL="$admin_url" RMSC_SETUP_CODE="$setup_code" RMSC_STANDIN_URL="$standin_url" \
     RMSC_LAB_DIR="$lab_dir" RMSC_CONNECTOR_NAME="$CONNECTOR_NAME" \
-    "$UI_DIR/run.sh" 2>&1 | tee "$work/ui-tests.log"
-ui_status=${PIPESTATUS[0]}
-set -e
+    run_waiting "$UI_DIR/run.sh" > >(tee "$work/ui-tests.log") 2>&1 || ui_status=$?
+# tee runs on its own; run.sh's last line says the log is complete.
+poll 10 "the test log to be complete" grep -q '^screenshots: ' "$work/ui-tests.log" || true
 collect_ui_results "$work/ui-tests.log" "$ui_status"
 
 # 6. A Kerberos-authenticated SOAP call from EXCH01$ (a member of Exchange Servers).

@@ -30,6 +30,11 @@ test('network settings are checked before they are sent', async () => {
   const dhcp = { mode: 'dhcp', hostname: 'rmsc01', dns: [], ntp: [] };
   assert.equal(checkNetwork(dhcp), null);
   assert.equal(checkNetwork({ ...dhcp, hostname: 'bad name' })[0], 'hostname');
+  // The appliance proposes its configured name, which may carry the domain.
+  assert.equal(checkNetwork({ ...dhcp, hostname: 'rmsc01.contoso.test' }), null);
+  for (const bad of ['a..b', '-rmsc01', 'rmsc01-.contoso.test', 'host.123', '']) {
+    assert.equal(checkNetwork({ ...dhcp, hostname: bad })[0], 'hostname', `${bad} is refused`);
+  }
   const fixed = { mode: 'static', hostname: 'rmsc01', address: '192.0.2.10', prefix: 24, gateway: '192.0.2.1', dns: ['192.0.2.53'], ntp: [] };
   assert.equal(checkNetwork(fixed), null);
   assert.equal(checkNetwork({ ...fixed, address: '192.0.2.300' })[0], 'address');

@@ -65,6 +65,34 @@ stop_processes() {
     done
 }
 
+# Prints the descendants of PID, deepest first.
+descendants() {
+    local child
+    for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+        descendants "$child"
+        echo "$child"
+    done
+}
+
+# run_waiting COMMAND...: runs COMMAND in the background and waits for it, so that a signal
+# to this script is handled at once (bash runs traps only between foreground commands);
+# `current` names it for the cleanup meanwhile. Returns COMMAND's status.
+run_waiting() {
+    local status=0
+    "$@" &
+    current=$!
+    wait "$current" || status=$?
+    current=""
+    return "$status"
+}
+
+# stop_tree PID: stops PID and everything it started (node and Chromium under run.sh).
+stop_tree() {
+    local all
+    mapfile -t all < <(descendants "$1")
+    stop_processes 10 "$1" "${all[@]}"
+}
+
 # The name of the daemon's directory section, when its configuration has one yet (the admin
 # API is being completed; the section was added together with the directory-search route).
 directory_section() {
@@ -80,7 +108,7 @@ data_dir = "$dir/data"
 cloud_url = "$cloud_url"
 cloud_ca_file = "$dir/standin/ca.pem"
 admin_socket = "$dir/admin.sock"
-appliance_name = "$CONNECTOR_NAME"
+appliance_name = "rmsc-e2e-01.contoso.test"
 identity = "kerberos"
 drain_delay_ms = 200
 shutdown_grace_secs = 5

@@ -49,14 +49,38 @@ export function launch() {
   return chromium.launch({ executablePath: config.chromium, headless: true, args: LAUNCH_ARGS });
 }
 
+/**
+ * Makes `page.goto` retry, until the deadline, a navigation that Chromium aborted with
+ * ERR_NETWORK_CHANGED: it aborts loads whenever an interface of the host changes, and on a
+ * test machine other AD labs add and remove their veth interfaces at any time.
+ */
+function retryNetworkChanges(page) {
+  const goto = page.goto.bind(page);
+  page.goto = async (url, options) => {
+    const deadline = Date.now() + config.timeoutMs;
+    for (;;) {
+      try {
+        return await goto(url, options);
+      } catch (error) {
+        if (!/ERR_NETWORK_CHANGED/.test(String(error && error.message)) || Date.now() > deadline) throw error;
+        await new Promise((resolve) => { setTimeout(resolve, 200); });
+      }
+    }
+  };
+  return page;
+}
+
 /** A new browser context that accepts the appliance's self-signed certificate. */
-export function newContext(browser, options = {}) {
-  return browser.newContext({
+export async function newContext(browser, options = {}) {
+  const context = await browser.newContext({
     ignoreHTTPSErrors: true,
     acceptDownloads: true,
     viewport: { width: 1280, height: 900 },
     ...options,
   });
+  const newPage = context.newPage.bind(context);
+  context.newPage = async () => retryNetworkChanges(await newPage());
+  return context;
 }
 
 /**

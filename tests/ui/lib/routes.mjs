@@ -6,23 +6,15 @@
 import { config } from './harness.mjs';
 
 /**
- * Routes of docs/admin-api.md that the connector was still gaining when these tests were
- * first run against it (certificate, directory search, server configuration, backup and
- * restore, settings, maintenance, stats, appliances, the event download). Remove entries as
- * they land; an empty list means every route must exist.
+ * Admin API routes (docs/admin-api.md) still being built, as "METHOD /path": a test that needs
+ * one of them skips with "SKIP: route ... not implemented (404)" while the connector does not
+ * serve it. The browser tests were written against a mock; when they first ran against the
+ * real connector, certificate, directory search, server configuration, backup and restore,
+ * settings, maintenance, stats, appliances and the event download were in this list. Every
+ * route has landed since, so it is empty: a missing route is a failure again. Add a route
+ * here only while it is being built.
  */
-export const PENDING = new Set([
-  'GET /api/v1/settings/network', 'PUT /api/v1/settings/network',
-  'GET /api/v1/settings/proxy', 'PUT /api/v1/settings/proxy', 'POST /api/v1/settings/proxy/test',
-  'GET /api/v1/certificate', 'POST /api/v1/certificate', 'POST /api/v1/certificate/csr',
-  'POST /api/v1/certificate/self-signed',
-  'GET /api/v1/directory/search',
-  'GET /api/v1/serverconfig',
-  'POST /api/v1/backup', 'POST /api/v1/restore',
-  'POST /api/v1/maintenance/reboot', 'POST /api/v1/maintenance/shutdown',
-  'POST /api/v1/maintenance/factory-reset',
-  'GET /api/v1/stats', 'GET /api/v1/appliances', 'GET /api/v1/events/download',
-]);
+export const PENDING = new Set([]);
 
 /**
  * Probes `method path` with the page's session. A GET answers for itself; any other method is

@@ -97,20 +97,24 @@ export function drawChart(canvas, history) {
   const end = history[history.length - 1].at;
   const x = (p) => right - ((right - left) * Math.min(WINDOW_MS, end - p.at)) / WINDOW_MS;
   const y = (v) => bottom - ((bottom - top) * v) / max;
-  const line = (pick, stroke) => {
+  const line = (pick, stroke, dash, dot) => {
     g.strokeStyle = stroke;
     g.fillStyle = stroke;
     g.lineWidth = 2;
+    g.setLineDash(dash);
     g.beginPath();
     history.forEach((p, i) => (i === 0 ? g.moveTo(x(p), y(pick(p))) : g.lineTo(x(p), y(pick(p)))));
     g.stroke();
+    g.setLineDash([]);
     // Dots make a single sample (and each sample) visible.
     for (const p of history) {
       g.beginPath();
-      g.arc(x(p), y(pick(p)), 3, 0, 2 * Math.PI);
+      g.arc(x(p), y(pick(p)), dot, 0, 2 * Math.PI);
       g.fill();
     }
   };
-  line((p) => p.total, ok);
-  line((p) => p.errors, bad);
+  // The two lines often coincide (no traffic: both 0; every request failing: equal). The
+  // errors go on top, dashed and with smaller dots, so the request line still shows through.
+  line((p) => p.total, ok, [], 4);
+  line((p) => p.errors, bad, [6, 4], 2);
 }

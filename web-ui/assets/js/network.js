@@ -4,7 +4,17 @@
 import { field, h, radios, replace } from './dom.js';
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
-const HOSTNAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
+const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+/**
+ * Whether `name` is a host name, short (rmsc01) or with its domain (rmsc01.contoso.com): the
+ * appliance accepts both and proposes its configured name, which may be qualified. An
+ * all-digit last label would be read as an IPv4 address.
+ */
+export function isHostName(name) {
+  const labels = String(name).replace(/\.$/, '').split('.');
+  return name.length <= 253 && labels.every((l) => LABEL.test(l)) && !/^\d+$/.test(labels[labels.length - 1]);
+}
 
 /** Splits "a, b c" into ["a", "b", "c"]. */
 export function splitList(text) {
@@ -13,7 +23,7 @@ export function splitList(text) {
 
 /** Checks the values a person typed; returns [fieldName, message] or null. */
 export function checkNetwork(s) {
-  if (!HOSTNAME.test(s.hostname)) return ['hostname', 'Enter a host name of letters, digits and hyphens (no dots), such as rmsc01.'];
+  if (!isHostName(s.hostname)) return ['hostname', 'Enter a host name of letters, digits and hyphens, such as rmsc01 or rmsc01.contoso.com.'];
   if (s.mode === 'static') {
     if (!IPV4.test(s.address)) return ['address', 'Enter the IPv4 address, such as 192.0.2.10.'];
     if (!(Number.isInteger(s.prefix) && s.prefix >= 1 && s.prefix <= 32)) return ['prefix', 'Enter the prefix length, 1 to 32 (24 for 255.255.255.0).'];
