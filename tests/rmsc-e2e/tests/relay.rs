@@ -279,8 +279,11 @@ async fn bad_input_gets_a_clear_refusal_and_no_upstream_call() {
     assert_eq!(r.status, 404);
 
     // Oversize body (default limit 1 MiB).
+    // The connector answers 413 as soon as the declared length is over the limit and closes
+    // the connection; a client still writing the body may see that close (broken pipe)
+    // before it reads the answer. Either way nothing goes upstream (checked at the end).
     let big = format!("<x>{}</x>", "a".repeat(2 * 1024 * 1024));
-    let r = connector
+    match connector
         .send(
             "POST",
             "/_wmcs/certification/ServerCertification.asmx",
@@ -288,8 +291,16 @@ async fn bad_input_gets_a_clear_refusal_and_no_upstream_call() {
             big,
         )
         .await
-        .expect("call");
-    assert_eq!(r.status, 413);
+    {
+        Ok(r) => assert_eq!(r.status, 413),
+        Err(e) => {
+            let text = format!("{e:#}");
+            assert!(
+                text.contains("Broken pipe") || text.contains("reset"),
+                "oversize body: {text}"
+            );
+        }
+    }
 
     // A 64 KB Negotiate-sized header is fine; 200 KB of headers is refused with 431.
     let padding = ("x-padding", "p".repeat(64 * 1024));
