@@ -49,7 +49,8 @@ step "paired appliances behind HAProxy (network namespaces, Samba DC, Kerberos c
 if [ -n "$lab_dir" ] && command -v haproxy >/dev/null 2>&1; then
     cargo build --release --locked -p rmsc-connectord -p rmsc-cloud-standin
     # A 25 s cloud outage is enough to cross the pair's shortened staleness limit.
-    PAIR_OUTAGE_SECS="${PAIR_OUTAGE_SECS:-25}" tests/pair/run.sh
+    PAIR_BIN="${CARGO_TARGET_DIR:-$PWD/target}/release" \
+        PAIR_OUTAGE_SECS="${PAIR_OUTAGE_SECS:-25}" tests/pair/run.sh
 else
     echo "skipped: needs root, Samba and HAProxy (tests/lab/install-deps.sh)"
 fi

@@ -49,7 +49,8 @@ stop_all_processes() {
     PID_ORDER=()
     # Backstop: children our processes forked (socat per connection) live in our own
     # namespaces and nowhere else, so their ids come from `ip netns pids` of those.
-    for ns in "$NS_A" "$NS_B" "$NS_CLOUD" "$NS_LB"; do
+    for ns in "${NS_A:-}" "${NS_B:-}" "${NS_CLOUD:-}" "${NS_LB:-}"; do
+        [ -n "$ns" ] || continue
         ns_exists "$ns" || continue
         for pid in $(ip netns pids "$ns" 2>/dev/null); do
             kill -KILL "$pid" 2>/dev/null || true
