@@ -199,9 +199,32 @@ lab_export_keytabs() {
             rm -f "$tmp"
             lab_die "keytab export for ${principal} wrote no key"
         fi
+        # An AES-only account (enctypes 24) gets an AES-only keytab, as `ktpass /crypto
+        # AES256-SHA1` writes it: Samba also exports the RC4 (NT hash) key of an account
+        # that has a userPrincipalName.
+        if [[ "$enctypes" == "24" ]]; then
+            lab_keytab_drop_rc4 "$tmp"
+        fi
         chmod 0600 "$tmp"
         mv -f "$tmp" "${LAB_KEYTAB_DIR}/${keytab}"
     done
+}
+
+# Rewrites KEYTAB without its arcfour-hmac entries (MIT ktutil; slots deleted from the
+# highest down so the numbering of the rest does not move).
+lab_keytab_drop_rc4() {
+    local keytab="$1" slots script slot
+    slots="$(printf 'rkt %s\nlist -e\n' "$keytab" | ktutil 2>/dev/null |
+        awk '/arcfour-hmac/ { print $1 }' | sort -rn)"
+    [[ -n "$slots" ]] || return 0
+    rm -f "${keytab}.aes"
+    script="rkt ${keytab}"$'\n'
+    for slot in $slots; do
+        script+="delent ${slot}"$'\n'
+    done
+    script+="wkt ${keytab}.aes"$'\n'
+    printf '%s' "$script" | ktutil >/dev/null 2>&1 || lab_die "ktutil could not rewrite ${keytab}"
+    mv -f "${keytab}.aes" "$keytab"
 }
 
 # Prints the computer/user form of an account name given as a tests would:
