@@ -88,6 +88,11 @@ impl GssError {
             }
             _ => {}
         }
+        // Through SPNEGO, MIT's mechglue renumbers mechanism minor codes per process, so the
+        // krb5 codes above rarely match; the com_err text of the minor code is stable.
+        if let Some(kind) = kind_from_text(&ffi::status_text(self.minor, 2)) {
+            return kind;
+        }
         match self.major & 0x00ff_0000 {
             GSS_S_DEFECTIVE_TOKEN => FailureKind::Defective,
             GSS_S_CREDENTIALS_EXPIRED | GSS_S_CONTEXT_EXPIRED => FailureKind::Expired,
@@ -104,6 +109,30 @@ impl GssError {
             ffi::status_text(self.major, 1),
             ffi::status_text(self.minor, 2)
         )
+    }
+}
+
+/// Classifies MIT krb5's error texts (its com_err table, stable across releases).
+fn kind_from_text(text: &str) -> Option<FailureKind> {
+    let text = text.to_ascii_lowercase();
+    let has = |needle: &str| text.contains(needle);
+    if has("clock skew too great") {
+        Some(FailureKind::ClockSkew)
+    } else if has("ticket expired") || has("ticket not yet valid") {
+        Some(FailureKind::Expired)
+    } else if has("replay") {
+        Some(FailureKind::Replayed)
+    } else if has("wrong principal")
+        || has("key version number")
+        || has("no key table entry")
+        || has("cannot find key")
+        || has("not found in keytab")
+    {
+        Some(FailureKind::WrongKey)
+    } else if has("integrity check failed") || has("message stream modified") {
+        Some(FailureKind::Integrity)
+    } else {
+        None
     }
 }
 
@@ -228,5 +257,32 @@ impl Initiator {
     /// A fresh SPNEGO token for `HTTP@<host>` (a new authenticator each call).
     pub fn token_for(&self, host: &str) -> Result<Vec<u8>, GssError> {
         ffi::initiate(&self.credential, &format!("HTTP@{host}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mit_error_texts_are_classified() {
+        assert_eq!(
+            kind_from_text("Clock skew too great"),
+            Some(FailureKind::ClockSkew)
+        );
+        assert_eq!(kind_from_text("Ticket expired"), Some(FailureKind::Expired));
+        assert_eq!(
+            kind_from_text("Request is a replay"),
+            Some(FailureKind::Replayed)
+        );
+        assert_eq!(
+            kind_from_text("Key version number for principal in key table is incorrect"),
+            Some(FailureKind::WrongKey)
+        );
+        assert_eq!(
+            kind_from_text("Decrypt integrity check failed"),
+            Some(FailureKind::Integrity)
+        );
+        assert_eq!(kind_from_text("Unknown code 12"), None);
     }
 }
