@@ -63,6 +63,19 @@ else
     echo "skipped: needs root, Samba, /usr/bin/chromium and npm (.ci/run installs them)"
 fi
 
+step "the appliance image: build, boot in QEMU with UEFI and BIOS, check from the host"
+if [ "$(id -u)" -eq 0 ] && command -v qemu-system-x86_64 >/dev/null 2>&1 &&
+    command -v genimage >/dev/null 2>&1 && [ -e /usr/share/OVMF/OVMF_CODE_4M.fd ]; then
+    cargo build --release --locked -p rmsc-connectord -p rmsc-cloud-standin
+    release="${CARGO_TARGET_DIR:-$PWD/target}/release"
+    image_out="$(mktemp -d /tmp/rmsc-image.XXXXXX)"
+    RMSC_DAEMON="$release/rmsconnector" RMSC_STANDIN="$release/rmsc-cloud-standin" \
+        image/test-boot.sh "$image_out"
+    rm -rf "$image_out"
+else
+    echo "skipped: needs root, QEMU, OVMF and genimage (image/install-deps.sh)"
+fi
+
 step "AD lab self-test (Samba DC in a network namespace)"
 if [ "$(id -u)" -eq 0 ] && command -v samba-tool >/dev/null 2>&1; then
     tests/lab/selftest.sh
