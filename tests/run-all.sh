@@ -45,11 +45,14 @@ cargo nextest run --workspace --locked --no-fail-fast
 step "fuzz targets (${fuzz_seconds}s each)"
 firmware/fuzz/run-all.sh "$fuzz_seconds"
 
+step "release binaries for the pair, browser and image tests"
+cargo build --release --locked -p rmsc-connectord -p rmsc-cloud-standin
+release="${CARGO_TARGET_DIR:-$PWD/target}/release"
+
 step "paired appliances behind HAProxy (network namespaces, Samba DC, Kerberos callers)"
 if [ -n "$lab_dir" ] && command -v haproxy >/dev/null 2>&1; then
-    cargo build --release --locked -p rmsc-connectord -p rmsc-cloud-standin
     # A 25 s cloud outage is enough to cross the pair's shortened staleness limit.
-    PAIR_BIN="${CARGO_TARGET_DIR:-$PWD/target}/release" \
+    PAIR_BIN="$release" \
         PAIR_OUTAGE_SECS="${PAIR_OUTAGE_SECS:-25}" tests/pair/run.sh
 else
     echo "skipped: needs root, Samba and HAProxy (tests/lab/install-deps.sh)"
@@ -57,7 +60,6 @@ fi
 
 step "admin web UI in Chromium against the real connector, stand-in and Samba DC"
 if [ -n "$lab_dir" ] && [ -x /usr/bin/chromium ] && command -v npm >/dev/null 2>&1; then
-    cargo build --release --locked -p rmsc-connectord -p rmsc-cloud-standin
     RMSC_E2E_NO_BUILD=1 tests/ui/run-e2e.sh
 else
     echo "skipped: needs root, Samba, /usr/bin/chromium and npm (.ci/run installs them)"
@@ -66,8 +68,6 @@ fi
 step "the appliance image: build, boot in QEMU with UEFI and BIOS, check from the host"
 if [ "$(id -u)" -eq 0 ] && command -v qemu-system-x86_64 >/dev/null 2>&1 &&
     command -v genimage >/dev/null 2>&1 && [ -e /usr/share/OVMF/OVMF_CODE_4M.fd ]; then
-    cargo build --release --locked -p rmsc-connectord -p rmsc-cloud-standin
-    release="${CARGO_TARGET_DIR:-$PWD/target}/release"
     image_out="$(mktemp -d /tmp/rmsc-image.XXXXXX)"
     RMSC_DAEMON="$release/rmsconnector" RMSC_STANDIN="$release/rmsc-cloud-standin" \
         image/test-boot.sh "$image_out"

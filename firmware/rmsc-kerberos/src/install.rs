@@ -3,7 +3,7 @@
 //! a new name per installation, so contexts being accepted with the previous credential
 //! keep a readable file while the new one takes over.
 
-use crate::gss::{AcceptorCredential, GssError};
+use crate::gss::AcceptorCredential;
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -86,7 +86,7 @@ impl KeytabInstaller {
             }
             Err(e) => {
                 let _ = fs::remove_file(&path);
-                Err(InstallError::Unusable(describe(&e)))
+                Err(InstallError::Unusable(e.detail()))
             }
         }
     }
@@ -115,8 +115,4 @@ impl KeytabInstaller {
             }
         }
     }
-}
-
-fn describe(error: &GssError) -> String {
-    error.detail()
 }

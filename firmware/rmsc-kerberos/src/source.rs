@@ -140,7 +140,7 @@ impl KerberosSource {
         };
         let step = tokio::task::spawn_blocking(move || accept(&credential, pending, &token)).await;
         match step {
-            Ok(Ok(accepted)) => self.finish(accepted, connection),
+            Ok(Ok(accepted)) => finish(accepted, connection),
             Ok(Err(error)) => gss_refusal(&error),
             Err(join) => refuse(
                 StatusCode::UNAUTHORIZED,
@@ -148,39 +148,40 @@ impl KerberosSource {
             ),
         }
     }
+}
 
-    fn finish(&self, accepted: Accepted, connection: &ConnectionAuth) -> AuthOutcome {
-        match accepted {
-            Accepted::Continue {
-                context,
-                output_token,
-            } => {
-                connection.set_pending(Box::new(context));
-                AuthOutcome::Refused {
-                    status: StatusCode::UNAUTHORIZED,
-                    www_authenticate: negotiate_header(&output_token)
-                        .map_or_else(negotiate_challenge, |h| vec![h]),
-                    // A normal intermediate leg, not a failure.
-                    reason: RefusalReason::NoCredentials,
+/// Acts on a completed or continuing accept step.
+fn finish(accepted: Accepted, connection: &ConnectionAuth) -> AuthOutcome {
+    match accepted {
+        Accepted::Continue {
+            context,
+            output_token,
+        } => {
+            connection.set_pending(Box::new(context));
+            AuthOutcome::Refused {
+                status: StatusCode::UNAUTHORIZED,
+                www_authenticate: negotiate_header(&output_token)
+                    .map_or_else(negotiate_challenge, |h| vec![h]),
+                // A normal intermediate leg, not a failure.
+                reason: RefusalReason::NoCredentials,
+            }
+        }
+        Accepted::Complete {
+            principal,
+            logon_info,
+            unverified_pac,
+            output_token,
+        } => match identity_from_pac(&principal, logon_info.as_deref(), unverified_pac) {
+            Ok(identity) => {
+                let identity = Arc::new(identity);
+                connection.remember(identity.clone());
+                AuthOutcome::Authenticated {
+                    identity,
+                    response_header: negotiate_header(&output_token),
                 }
             }
-            Accepted::Complete {
-                principal,
-                logon_info,
-                unverified_pac,
-                output_token,
-            } => match identity_from_pac(&principal, logon_info.as_deref(), unverified_pac) {
-                Ok(identity) => {
-                    let identity = Arc::new(identity);
-                    connection.remember(identity.clone());
-                    AuthOutcome::Authenticated {
-                        identity,
-                        response_header: negotiate_header(&output_token),
-                    }
-                }
-                Err(reason) => refuse(StatusCode::UNAUTHORIZED, RefusalReason::Rejected(reason)),
-            },
-        }
+            Err(reason) => refuse(StatusCode::UNAUTHORIZED, RefusalReason::Rejected(reason)),
+        },
     }
 }
 

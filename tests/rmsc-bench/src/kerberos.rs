@@ -20,10 +20,9 @@ use rmsc_kerberos::Initiator;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
-use serde_json::json;
 use tokio_rustls::TlsConnector;
 
-use crate::load::{summarise, Stats};
+use crate::load::{Stats, Tally};
 use crate::setup::{spawn_daemon, Daemon};
 
 /// Accepts the connector's self-signed caller certificate: the benchmark measures the relay,
@@ -144,25 +143,6 @@ async fn token(initiator: &Arc<Initiator>) -> anyhow::Result<String> {
     Ok(negotiate_header(&token))
 }
 
-#[derive(Default)]
-struct Tally {
-    latencies: Vec<u64>,
-    errors: u64,
-    first_error: Option<String>,
-}
-
-impl Tally {
-    fn record(&mut self, started: Instant, outcome: anyhow::Result<()>) {
-        match outcome {
-            Ok(()) => self.latencies.push(started.elapsed().as_micros() as u64),
-            Err(error) => {
-                self.errors += 1;
-                self.first_error.get_or_insert(error.to_string());
-            }
-        }
-    }
-}
-
 /// K1: each worker opens a TLS connection, authenticates, sends one call, closes; repeat.
 async fn new_connection_per_call(
     caller: &Caller,
@@ -185,12 +165,12 @@ async fn new_connection_per_call(
                     caller.call(&mut sender, Some(header)).await
                 }
                 .await;
-                tally.record(started, outcome);
+                tally.record(started, outcome.map_err(|e| e.to_string()));
             }
             tally
         }));
     }
-    collect(workers, start).await
+    Tally::join(workers).await.summarise(start.elapsed())
 }
 
 /// K2: `connections` keep-alive TLS connections, each authenticated by its first call.
@@ -225,27 +205,12 @@ async fn keep_alive_calls(
             while Instant::now() < end {
                 let started = Instant::now();
                 let outcome = caller.call(&mut sender, None).await;
-                tally.record(started, outcome);
+                tally.record(started, outcome.map_err(|e| e.to_string()));
             }
             tally
         }));
     }
-    collect(workers, start).await
-}
-
-async fn collect(workers: Vec<tokio::task::JoinHandle<Tally>>, start: Instant) -> Stats {
-    let mut all = Tally::default();
-    for worker in workers {
-        match worker.await {
-            Ok(tally) => {
-                all.latencies.extend(tally.latencies);
-                all.errors += tally.errors;
-                all.first_error = all.first_error.or(tally.first_error);
-            }
-            Err(join) => all.record(Instant::now(), Err(join.into())),
-        }
-    }
-    summarise(all.latencies, all.errors, all.first_error, start.elapsed())
+    Tally::join(workers).await.summarise(start.elapsed())
 }
 
 /// Starts a Kerberos connector against the AD lab and runs K1 and K2; returns markdown.
@@ -263,23 +228,9 @@ pub async fn run(
     let daemon: Daemon = spawn_daemon(&lab, &config, &[("KRB5_CONFIG", ad.get("LAB_KRB5_CONF")?)])
         .await
         .context("Kerberos connector")?;
-    let keytab = std::fs::read(ad.keytab("connector")).context("lab keytab")?;
-    daemon
-        .connector
-        .admin
-        .call_bytes(
-            "PUT",
-            "/api/v1/keytab",
-            Bytes::from(keytab),
-            "application/octet-stream",
-        )
-        .await
-        .context("keytab upload")?;
-    daemon
-        .connector
-        .authorize(json!({ "account": "CONTOSO\\Exchange Servers", "sid": ad.sid("EXCHANGE_SERVERS"), "kind": "group", "role": "exchange" }))
-        .await
-        .context("authorize")?;
+    ad.install_keytab(&daemon.connector).await?;
+    ad.authorize_group(&daemon.connector, "Exchange Servers", "exchange")
+        .await?;
     let caller = Caller {
         addr: daemon.https.context("no HTTPS caller listener")?,
         tls: tls_connector()?,

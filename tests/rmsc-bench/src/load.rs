@@ -126,10 +126,51 @@ pub fn summarise(
     }
 }
 
-struct WorkerResult {
-    latencies: Vec<u64>,
-    errors: u64,
-    first_error: Option<String>,
+/// What workers found: latencies (µs) of successful calls, failures and the first error.
+#[derive(Default)]
+pub struct Tally {
+    pub latencies: Vec<u64>,
+    pub errors: u64,
+    pub first_error: Option<String>,
+}
+
+impl Tally {
+    /// Records one call that started at `started`.
+    pub fn record(&mut self, started: Instant, outcome: Result<(), String>) {
+        match outcome {
+            Ok(()) => self.latencies.push(started.elapsed().as_micros() as u64),
+            Err(error) => {
+                self.errors += 1;
+                self.first_error.get_or_insert(error);
+            }
+        }
+    }
+
+    /// Adds another worker's findings.
+    pub fn merge(&mut self, other: Tally) {
+        self.latencies.extend(other.latencies);
+        self.errors += other.errors;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+    }
+
+    /// Collects the workers' tallies; a worker that panicked counts as one error.
+    pub async fn join(workers: Vec<tokio::task::JoinHandle<Tally>>) -> Tally {
+        let mut all = Tally::default();
+        for worker in workers {
+            match worker.await {
+                Ok(tally) => all.merge(tally),
+                Err(join) => all.record(Instant::now(), Err(join.to_string())),
+            }
+        }
+        all
+    }
+
+    /// The statistics of this tally over the measured `elapsed`.
+    pub fn summarise(self, elapsed: Duration) -> Stats {
+        summarise(self.latencies, self.errors, self.first_error, elapsed)
+    }
 }
 
 /// Runs `connections` workers against `target` for `duration` and summarises them.
@@ -151,23 +192,7 @@ pub async fn run(
             worker(target, body, index, connections, end, pace).await
         }));
     }
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    let mut first_error = None;
-    for handle in workers {
-        match handle.await {
-            Ok(result) => {
-                latencies.extend(result.latencies);
-                errors += result.errors;
-                first_error = first_error.or(result.first_error);
-            }
-            Err(join) => {
-                errors += 1;
-                first_error = first_error.or(Some(join.to_string()));
-            }
-        }
-    }
-    summarise(latencies, errors, first_error, start.elapsed())
+    Tally::join(workers).await.summarise(start.elapsed())
 }
 
 async fn worker(
@@ -177,12 +202,8 @@ async fn worker(
     connections: usize,
     end: Instant,
     pace: Pace,
-) -> WorkerResult {
-    let mut result = WorkerResult {
-        latencies: Vec::new(),
-        errors: 0,
-        first_error: None,
-    };
+) -> Tally {
+    let mut result = Tally::default();
     let mut interval = match pace {
         Pace::Closed => None,
         Pace::Rate(rate) => {
@@ -206,13 +227,7 @@ async fn worker(
         if started >= end {
             break;
         }
-        match target.call(&body).await {
-            Ok(()) => result.latencies.push(started.elapsed().as_micros() as u64),
-            Err(error) => {
-                result.errors += 1;
-                result.first_error.get_or_insert(error);
-            }
-        }
+        result.record(started, target.call(&body).await);
     }
     result
 }

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::Answer;
+use crate::{Answer, Connector};
 
 /// The lab's facts (from `lab.env`).
 pub struct AdLab {
@@ -117,6 +117,40 @@ impl AdLab {
     pub fn negotiate(&self, account: &str) -> anyhow::Result<String> {
         let token = self.initiator(account)?.token_for(AD_CONNECTOR_NAME)?;
         Ok(negotiate_header(&token))
+    }
+
+    /// Uploads the lab's connector keytab through the connector's admin API.
+    pub async fn install_keytab(&self, connector: &Connector) -> anyhow::Result<serde_json::Value> {
+        let keytab = std::fs::read(self.keytab("connector")).context("the lab's keytab")?;
+        connector
+            .admin
+            .call_bytes(
+                "PUT",
+                "/api/v1/keytab",
+                Bytes::from(keytab),
+                "application/octet-stream",
+            )
+            .await
+            .context("keytab upload")
+    }
+
+    /// Authorizes the lab group `name` (e.g. `Exchange Servers`) by its SID with `role`.
+    pub async fn authorize_group(
+        &self,
+        connector: &Connector,
+        name: &str,
+        role: &str,
+    ) -> anyhow::Result<serde_json::Value> {
+        let sid_key = name.to_ascii_uppercase().replace(' ', "_");
+        connector
+            .authorize(serde_json::json!({
+                "account": format!("CONTOSO\\{name}"),
+                "sid": self.sid(&sid_key),
+                "kind": "group",
+                "role": role,
+            }))
+            .await
+            .with_context(|| format!("authorizing {name}"))
     }
 
     /// Runs `tests/lab/lab.sh VERB DIR ARGS...`.

@@ -52,23 +52,11 @@ async fn kerberos_lab(ad: &AdLab) -> (Lab, Connector) {
     let lab = Lab::start().await.expect("stand-in");
     let connector = lab.kerberos_connector().await.expect("connector");
     connector.set_up().await.expect("set up");
-    let keytab = std::fs::read(ad.keytab("connector")).expect("keytab");
-    connector
-        .admin
-        .call_bytes(
-            "PUT",
-            "/api/v1/keytab",
-            Bytes::from(keytab),
-            "application/octet-stream",
-        )
-        .await
-        .expect("keytab upload");
-    connector
-        .authorize(json!({ "account": "CONTOSO\\Exchange Servers", "sid": ad.sid("EXCHANGE_SERVERS"), "kind": "group", "role": "exchange" }))
+    ad.install_keytab(&connector).await.expect("keytab upload");
+    ad.authorize_group(&connector, "Exchange Servers", "exchange")
         .await
         .expect("authorize exchange");
-    connector
-        .authorize(json!({ "account": "CONTOSO\\File Servers", "sid": ad.sid("FILE_SERVERS"), "kind": "group", "role": "fileserver" }))
+    ad.authorize_group(&connector, "File Servers", "fileserver")
         .await
         .expect("authorize file servers");
     connector
@@ -350,9 +338,8 @@ async fn keytab_uploads_are_checked_and_answered_clearly() {
     assert_eq!(installed["active"], json!(true));
     let enctypes = installed["enctypes"].to_string();
     assert!(enctypes.contains("aes256"), "{enctypes}");
-    // It works at once, without a restart; and no clear keytab is left in the data directory.
-    connector
-        .authorize(json!({ "account": "CONTOSO\\Exchange Servers", "sid": ad.sid("EXCHANGE_SERVERS"), "kind": "group", "role": "exchange" }))
+    // It works at once, without a restart.
+    ad.authorize_group(&connector, "Exchange Servers", "exchange")
         .await
         .expect("authorize");
     let answer = eventually(Duration::from_secs(10), || async {
