@@ -5,9 +5,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
+# Incremental state only pays off across edits; in a one-shot run it is gigabytes of disk.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 fuzz_seconds="${RMSC_FUZZ_SECONDS:-10}"
+target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
+# RMSC_PRUNE_BUILDS=1 (set by .ci/run) deletes each build once its tests have run, so the
+# run fits on a machine with little free disk. Off by default: a developer keeps the builds.
+prune_builds="${RMSC_PRUNE_BUILDS:-0}"
 
-step() { printf '\n== %s\n' "$*"; }
+# Every step says how much disk is left, so a run that fills the disk shows where.
+step() {
+    printf '\n== %s (%s free)\n' "$*" "$(df -h --output=avail "$PWD" 2>/dev/null | tail -n 1 | tr -d ' ')"
+}
+prune() {
+    if [ "$prune_builds" = 1 ]; then
+        echo "pruning $* (RMSC_PRUNE_BUILDS=1)"
+        rm -rf "$@"
+    fi
+}
 
 step "format"
 cargo fmt --all -- --check
@@ -41,13 +56,15 @@ fi
 
 step "unit, property and end-to-end tests"
 cargo nextest run --workspace --locked --no-fail-fast
+prune "$target_dir/debug"
 
 step "fuzz targets (${fuzz_seconds}s each)"
 firmware/fuzz/run-all.sh "$fuzz_seconds"
+prune firmware/fuzz/target
 
 step "release binaries for the pair, browser and image tests"
 cargo build --release --locked -p rmsc-connectord -p rmsc-cloud-standin
-release="${CARGO_TARGET_DIR:-$PWD/target}/release"
+release="$target_dir/release"
 
 step "paired appliances behind HAProxy (network namespaces, Samba DC, Kerberos callers)"
 if [ -n "$lab_dir" ] && command -v haproxy >/dev/null 2>&1; then
