@@ -15,8 +15,8 @@
 #   PAIR_EDIT_ROUNDS=5          simultaneous edit pairs of check 6
 #   PAIR_LONG_POLL_SECS=10 PAIR_MAX_STALENESS_SECS=15 PAIR_CLOUD_TIMEOUT_MS=5000
 #   PAIR_KEEP_STATE=1           keep STATE_DIR (logs) even when every check passed
-#   PAIR_CHECKS="1 2 6 3 4 5 7" which checks to run, in this order (7: the appliance list
-#                               of the UI; a miss there is shown as GAP, FAIL with PAIR_STRICT=1)
+#   PAIR_CHECKS="1 2 6 8 3 4 5 7" which checks to run, in this order (7: the appliance list
+#                               of the UI; 8: B joined by pairing code, certificate rotation)
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 export LC_ALL=C
@@ -70,7 +70,7 @@ pair_preflight
 started="$(now_ms)"
 pair_setup
 
-for check in ${PAIR_CHECKS:-1 2 6 3 4 5 7}; do
+for check in ${PAIR_CHECKS:-1 2 6 8 3 4 5 7}; do
     case "$check" in
     1) say "check 1: traffic spreads over both (${PAIR_LOAD_SECS} s of load)" && check_spread ;;
     2) say "check 2: authorization added on A, honoured by B" && check_propagation ;;
@@ -79,6 +79,7 @@ for check in ${PAIR_CHECKS:-1 2 6 3 4 5 7}; do
     5) say "check 5: the cloud unreachable" && check_outage ;;
     6) say "check 6: simultaneous edits on A and B" && check_concurrent_edits ;;
     7) say "check 7: the tenant's appliances as the UI lists them" && check_listing ;;
+    8) say "check 8: B joined with a pairing code; rotation on A reaches B" && check_join_and_rotation ;;
     *) die "unknown check $check" ;;
     esac
 done

@@ -40,6 +40,13 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .route("/api/v1/stats", get(h::stats))
         .route("/api/v1/appliances", get(h::appliances))
         .route(
+            "/api/v1/pairing",
+            get(crate::pairing_api::status)
+                .post(crate::pairing_api::start)
+                .delete(crate::pairing_api::cancel),
+        )
+        .route("/api/v1/join", post(crate::pairing_api::join))
+        .route(
             "/api/v1/certificate",
             get(h::certificate_status).post(h::certificate_upload),
         )

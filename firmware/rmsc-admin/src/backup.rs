@@ -235,9 +235,13 @@ impl Admin {
         } = checked;
         if let Some((bytes, name)) = keytab {
             self.install_keytab(bytes, &name, actor).await?;
+            self.shared_item_changed(crate::sharing::SharedItem::Keytab)
+                .await;
         }
         if let Some((cert, source)) = certificate {
             self.install_certificate(cert, &source, actor).await?;
+            self.shared_item_changed(crate::sharing::SharedItem::Certificate)
+                .await;
         }
         if let Some(network) = contents.network {
             self.set_network_settings(network, actor).await?;

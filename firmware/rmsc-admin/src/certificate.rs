@@ -258,6 +258,9 @@ impl Admin {
             return Err(refusal);
         }
         self.install_certificate(certificate, source, actor).await?;
+        // The other appliances of the connector get it too.
+        self.shared_item_changed(crate::sharing::SharedItem::Certificate)
+            .await;
         self.record_change(
             actor,
             "certificate_install",

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Name of the sealed secret holding the keytab file.
-const KEYTAB_SECRET: &str = "kerberos.keytab";
+pub(crate) const KEYTAB_SECRET: &str = "kerberos.keytab";
 /// Setting with what the installed keytab holds (shown without unsealing it).
 const KEYTAB_SETTING: &str = "kerberos.keytab.status";
 /// Keytabs are small (a few hundred bytes per key); anything bigger is not a keytab.
@@ -138,8 +138,19 @@ impl Admin {
             .registration()?
             .ok_or(AdminError::NotRegistered)?;
         check_keytab(&bytes, &registration.connector_name)?;
-        self.install_keytab(bytes, &registration.connector_name, actor)
-            .await
+        // Held across "install, then mark for sharing" so the shared-configuration follower
+        // never installs an older keytab in between (see sharing.rs).
+        let _guard = match self.appliance.get() {
+            Some(a) => Some(a.change_lock.lock().await),
+            None => None,
+        };
+        let status = self
+            .install_keytab(bytes, &registration.connector_name, actor)
+            .await?;
+        // The other appliances of the connector get it too.
+        self.shared_item_changed(crate::sharing::SharedItem::Keytab)
+            .await;
+        Ok(status)
     }
 
     /// Checks, proves usable (when the acceptor runs), seals, stores and activates a keytab

@@ -18,8 +18,11 @@ mod live_cert;
 mod maintenance;
 mod network;
 mod ops;
+mod pairing;
+mod pairing_api;
 mod proxy;
 mod serverconfig;
+mod sharing;
 mod stats;
 
 #[cfg(test)]
@@ -51,5 +54,7 @@ pub use live_cert::LiveCertificate;
 pub use maintenance::FACTORY_RESET_CONFIRMATION;
 pub use network::{AddressMode, NetworkSettings};
 pub use ops::{Admin, AdminConfig, DeviceSignIn, SignedIn, Status};
+pub use pairing::{JoinOutcome, JoinedAppliance, PairingOffer, PairingStatus};
 pub use proxy::{ProxySettings, ProxyTest, ProxyUpdate};
+pub use sharing::SharingStatus;
 pub use stats::{ApplianceInfo, RequestStat, Stats};

@@ -58,6 +58,9 @@ pub struct Status {
     pub list_confirmed_secs_ago: Option<u64>,
     pub cloud_last_error: Option<String>,
     pub cloud_latency_ms: Option<u64>,
+    /// The cloud service's clock minus this appliance's (from its last list answer); beyond
+    /// 300 s either way Kerberos refuses callers.
+    pub clock_skew_secs: Option<i64>,
 }
 
 /// The administrative operations, shared by every front end.
@@ -71,6 +74,8 @@ pub struct Admin {
     session: Mutex<Option<CloudSession>>,
     pub(crate) kerberos: std::sync::OnceLock<crate::kerberos::KerberosControl>,
     pub(crate) appliance: std::sync::OnceLock<crate::appliance::ApplianceControl>,
+    /// The shared configuration follower's wake-up, pairing codes and outcomes.
+    pub(crate) sharing: crate::sharing::SharingRuntime,
     /// When the daemon started, for the uptime the statistics report.
     pub(crate) started: Instant,
 }
@@ -94,6 +99,7 @@ impl Admin {
             session: Mutex::new(None),
             kerberos: std::sync::OnceLock::new(),
             appliance: std::sync::OnceLock::new(),
+            sharing: crate::sharing::SharingRuntime::default(),
             started: Instant::now(),
         })
     }
@@ -156,6 +162,11 @@ impl Admin {
         )
         .await;
         Ok(SignedIn { account })
+    }
+
+    /// The signed-in administrator's cloud token.
+    pub(crate) fn cloud_token(&self) -> Result<String, AdminError> {
+        self.session().map(|s| s.token)
     }
 
     fn session(&self) -> Result<CloudSession, AdminError> {
@@ -281,6 +292,7 @@ impl Admin {
             list_confirmed_secs_ago: health.confirmed_secs_ago,
             cloud_last_error: health.last_error,
             cloud_latency_ms: health.last_latency_ms,
+            clock_skew_secs: self.cloud.connector().and_then(|api| api.clock_skew_secs()),
         }
     }
 

@@ -22,6 +22,9 @@ use std::time::Duration;
 use url::Url;
 
 /// Largest control-plane answer accepted; lists of thousands of entries fit easily.
+mod sharing;
+pub use sharing::{AnswerOutcome, SharedRead, SharedWrite};
+
 const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
 
 /// A request body and how it is encoded.
@@ -319,6 +322,9 @@ pub struct ConnectorApi {
     endpoint: Endpoint,
     relay: RelayClient,
     connector_id: String,
+    /// Cloud clock minus ours, in seconds, from the `Date` of the last list answer (Kerberos
+    /// fails beyond 5 minutes, so the dashboard shows it); `i64::MIN` until read.
+    clock_skew_secs: std::sync::atomic::AtomicI64,
 }
 
 impl ConnectorApi {
@@ -331,7 +337,34 @@ impl ConnectorApi {
             relay: RelayClient::new(options.clone(), http.clone(), &registration.relay_url),
             endpoint: Endpoint { options, http },
             connector_id: registration.connector_id.clone(),
+            clock_skew_secs: std::sync::atomic::AtomicI64::new(i64::MIN),
         }
+    }
+
+    /// The cloud's clock minus this appliance's, as last read; `None` before the first read.
+    pub fn clock_skew_secs(&self) -> Option<i64> {
+        let skew = self
+            .clock_skew_secs
+            .load(std::sync::atomic::Ordering::Relaxed);
+        (skew != i64::MIN).then_some(skew)
+    }
+
+    /// Reads the `Date` header of an answer just received.
+    fn note_cloud_clock(&self, headers: &HeaderMap) {
+        let Some(cloud) = headers
+            .get(http::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+        else {
+            return;
+        };
+        let now = std::time::SystemTime::now();
+        let skew = match cloud.duration_since(now) {
+            Ok(ahead) => ahead.as_secs() as i64,
+            Err(behind) => -(behind.duration().as_secs() as i64),
+        };
+        self.clock_skew_secs
+            .store(skew, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn connector_id(&self) -> &str {
@@ -364,6 +397,7 @@ impl ConnectorApi {
             .endpoint
             .send("list", Method::GET, url, &headers, Payload::None, timeout)
             .await?;
+        self.note_cloud_clock(&hdrs);
         if status == StatusCode::NOT_MODIFIED {
             return Ok(ListRead::Unchanged);
         }

@@ -14,7 +14,10 @@ mod sync;
 mod tls;
 
 pub use client::{Cloud, CloudOptions};
-pub use control::{ConnectorApi, ControlClient, DevicePoll, ListRead, ListWrite};
+pub use control::{
+    AnswerOutcome, ConnectorApi, ControlClient, DevicePoll, ListRead, ListWrite, SharedRead,
+    SharedWrite,
+};
 pub use credentials::{new_connector_key, CsrBundle};
 pub use error::{CloudCallError, CloudFailure};
 pub use relay::RelayClient;

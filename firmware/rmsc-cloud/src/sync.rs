@@ -78,9 +78,25 @@ pub struct ListSync {
     list: watch::Sender<Arc<AuthorizedList>>,
     health: Mutex<HealthState>,
     wake: Notify,
+    /// Reported in heartbeats; known only once the admin listener is bound.
+    admin_address: Mutex<String>,
 }
 
 impl ListSync {
+    /// Sets the address heartbeats report (the admin URL), once the listener is bound.
+    pub fn set_admin_address(&self, address: String) {
+        if let Ok(mut current) = self.admin_address.lock() {
+            *current = address;
+        }
+    }
+
+    fn admin_address(&self) -> String {
+        self.admin_address
+            .lock()
+            .map(|a| a.clone())
+            .unwrap_or_default()
+    }
+
     /// Loads the stored list (if any) so callers are served from the first second.
     pub fn new(
         cloud: Arc<Cloud>,
@@ -99,6 +115,7 @@ impl ListSync {
         };
         let (list, _) = watch::channel(Arc::new(initial));
         Arc::new(Self {
+            admin_address: Mutex::new(options.admin_address.clone()),
             cloud,
             store,
             events,
@@ -275,7 +292,7 @@ impl ListSync {
             let heartbeat = Heartbeat {
                 appliance_name: self.options.appliance_name.clone(),
                 version: self.options.version.clone(),
-                address: self.options.admin_address.clone(),
+                address: self.admin_address(),
                 ready: ready(),
             };
             if let Err(error) = api.heartbeat(&heartbeat).await {

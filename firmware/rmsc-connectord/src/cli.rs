@@ -72,6 +72,21 @@ enum Command {
         #[command(subcommand)]
         action: KeytabAction,
     },
+    /// Install the caller HTTPS certificate (PEM with the chain and the private key).
+    Certificate {
+        #[command(subcommand)]
+        action: CertificateAction,
+    },
+    /// Let another appliance join this connector with a one-time code.
+    Pairing {
+        #[command(subcommand)]
+        action: PairingAction,
+    },
+    /// Join the connector of an appliance that shows a pairing code (sign in first).
+    Join {
+        #[arg(long)]
+        code: String,
+    },
     /// Console recovery of the web administrator account.
     Admin {
         #[command(subcommand)]
@@ -92,6 +107,24 @@ enum Command {
 enum AdminAction {
     /// Forget the admin password and print a new one-time setup code for the browser.
     ResetPassword,
+}
+
+#[derive(Subcommand)]
+enum CertificateAction {
+    /// Show the installed certificate.
+    Status,
+    /// Check and install a PEM file holding the certificate chain and its private key.
+    Upload { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum PairingAction {
+    /// Make a one-time code (15 minutes) and print it.
+    Start,
+    /// Show the code shown, the appliances that joined and the sharing state.
+    Status,
+    /// Withdraw the code.
+    Cancel,
 }
 
 #[derive(Subcommand)]
@@ -288,6 +321,37 @@ async fn admin_command(socket: &std::path::Path, command: Command) -> anyhow::Re
             client.call("DELETE", "/api/v1/keytab", None).await?;
             println!("keytab removed");
         }
+        Command::Certificate {
+            action: CertificateAction::Status,
+        } => print_json(&client.call("GET", "/api/v1/certificate", None).await?),
+        Command::Certificate {
+            action: CertificateAction::Upload { file },
+        } => {
+            let pem = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            print_json(
+                &client
+                    .call("POST", "/api/v1/certificate", Some(json!({ "pem": pem })))
+                    .await?,
+            )
+        }
+        Command::Pairing {
+            action: PairingAction::Start,
+        } => print_json(&client.call("POST", "/api/v1/pairing", None).await?),
+        Command::Pairing {
+            action: PairingAction::Status,
+        } => print_json(&client.call("GET", "/api/v1/pairing", None).await?),
+        Command::Pairing {
+            action: PairingAction::Cancel,
+        } => {
+            client.call("DELETE", "/api/v1/pairing", None).await?;
+            println!("pairing code withdrawn");
+        }
+        Command::Join { code } => print_json(
+            &client
+                .call("POST", "/api/v1/join", Some(json!({ "code": code })))
+                .await?,
+        ),
         Command::Admin {
             action: AdminAction::ResetPassword,
         } => {

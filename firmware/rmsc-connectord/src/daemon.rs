@@ -269,11 +269,16 @@ pub async fn run(config: Config) -> anyhow::Result<Running> {
     .await?;
     if let Some(web) = &web {
         addresses.admin = web.addresses.clone();
+        if let Some(url) = web.addresses.first().map(|a| admin_url(*a)) {
+            sync.set_admin_address(url);
+        }
         if let Some(code) = web.auth.setup_code() {
             tracing::warn!(setup_code = %code, "first start: finish setup in a browser with this one-time code");
         }
         tracing::info!(fingerprint = %web.tls.info().fingerprint_sha256, "admin certificate");
     }
+    // Follows the configuration shared by the connector's appliances and answers pairing.
+    tasks.spawn(admin.clone().run_sharing(background_stop.clone()));
     let socket_router = rmsc_admin::router(admin).merge(crate::web::console_routes(web.as_ref()));
     let stop = background_stop.clone();
     tasks.spawn(async move {
@@ -378,4 +383,22 @@ fn ops_router(metrics: Metrics, readiness: Arc<Readiness>) -> Router {
                 }
             }),
         )
+}
+
+/// The admin URL other appliances' pages link to: the bound address, or the host's primary
+/// address when the listener binds every address.
+fn admin_url(bound: std::net::SocketAddr) -> String {
+    let host = if bound.ip().is_unspecified() {
+        rmsc_system::primary_ipv4()
+            .map(|ip| ip.to_string())
+            .unwrap_or_else(rmsc_system::hostname)
+    } else {
+        bound.ip().to_string()
+    };
+    match bound {
+        std::net::SocketAddr::V6(_) if !bound.ip().is_unspecified() => {
+            format!("https://[{host}]:{}/", bound.port())
+        }
+        _ => format!("https://{host}:{}/", bound.port()),
+    }
 }

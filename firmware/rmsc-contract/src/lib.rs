@@ -22,6 +22,21 @@ pub mod paths {
     pub const CONNECTORS: &str = "/api/v1/connectors";
     /// The tenant's authorized-server list (`GET` with long-poll, `PUT` with If-Match).
     pub const AUTHORIZED_SERVERS: &str = "/api/v1/authorized-servers";
+    /// The configuration a connector's appliances share, sealed with their group key
+    /// (`GET` with long-poll, `PUT` of the next generation; mutual TLS only).
+    pub const SHARED_CONFIGURATION: &str = "/api/v1/shared-configuration";
+    /// Join requests of appliances pairing with a connector, filed under an id derived from
+    /// the pairing code.
+    pub const JOIN_REQUESTS: &str = "/api/v1/join-requests";
+
+    /// Path of one join request (`PUT` files it, `GET` reads it with its answer).
+    pub fn join_request(id: &str) -> String {
+        format!("{JOIN_REQUESTS}/{id}")
+    }
+    /// Path of a join request's answer (`PUT`, mutual TLS).
+    pub fn join_answer(id: &str) -> String {
+        format!("{JOIN_REQUESTS}/{id}/answer")
+    }
 
     /// Path of one registration (`DELETE` deregisters).
     pub fn connector(id: &str) -> String {
@@ -420,4 +435,63 @@ mod tests {
         assert!(Role::Exchange.is_super_user());
         assert!(!Role::SharePoint.is_super_user());
     }
+}
+
+/// A joining appliance's request, filed under the id its pairing code derives. Binary fields
+/// are standard base64. The cloud cannot check the proof; the appliance showing the code does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinRequest {
+    /// The joiner's one-time X25519 public key (32 bytes).
+    pub public_key: String,
+    /// HMAC-SHA256, under the code's MAC key, of `"join\0" || public_key`.
+    pub proof: String,
+}
+
+/// The answer of the appliance showing the pairing code: the group key and connector name,
+/// encrypted to the joiner's key and MACed with the code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinAnswer {
+    /// The answering side's one-time X25519 public key.
+    pub public_key: String,
+    pub sealed: String,
+    pub mac: String,
+}
+
+/// A join request as the cloud keeps it, with its answer once there is one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinRecord {
+    pub request_id: String,
+    /// The signed-in account (bearer) or `connector:<id>` that filed it.
+    pub requested_by: String,
+    pub requested_at: i64,
+    pub request: JoinRequest,
+    #[serde(default)]
+    pub answer: Option<JoinAnswer>,
+    /// `connector:<id>` of the answering appliance.
+    #[serde(default)]
+    pub answered_by: Option<String>,
+}
+
+/// Join requests expire this long after they are filed.
+pub const JOIN_REQUEST_TTL_SECS: u64 = 15 * 60;
+
+/// The sealed shared configuration of a connector's appliances. `sealed` is standard base64 of
+/// a random 12-byte nonce and the AES-256-GCM ciphertext with its tag, bound to `generation`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedConfiguration {
+    pub generation: u64,
+    pub sealed: String,
+    /// `connector:<id>` of the appliance that wrote it (filled by the cloud).
+    #[serde(default)]
+    pub updated_by: String,
+    #[serde(default)]
+    pub updated_at: i64,
+}
+
+/// `PUT` body: accepted only when `generation` is one more than the current one (0 when there
+/// is none), so two appliances writing at once cannot overwrite each other unseen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedConfigurationUpdate {
+    pub generation: u64,
+    pub sealed: String,
 }

@@ -25,6 +25,8 @@ pub enum RefusalReason {
     Rejected(String),
     /// The caller's clock differs from ours by more than Kerberos allows.
     ClockSkew(String),
+    /// The ticket's end time has passed (beyond the 5-minute allowance).
+    Expired(String),
     /// The mechanism is not configured yet (no keytab).
     NotConfigured(String),
 }
@@ -38,6 +40,7 @@ impl RefusalReason {
             RefusalReason::Malformed(_) => "malformed",
             RefusalReason::Rejected(_) => "rejected",
             RefusalReason::ClockSkew(_) => "clock_skew",
+            RefusalReason::Expired(_) => "expired",
             RefusalReason::NotConfigured(_) => "not_configured",
         }
     }
@@ -50,6 +53,7 @@ impl RefusalReason {
             RefusalReason::Malformed(_) => "The authentication token could not be decoded.",
             RefusalReason::Rejected(_) => "The Kerberos ticket was rejected.",
             RefusalReason::ClockSkew(_) => "The Kerberos ticket was rejected because the clocks of the caller and the connector differ by more than 5 minutes.",
+            RefusalReason::Expired(_) => "The Kerberos ticket has expired: the caller must get a new one (klist purge), or this connector's clock is ahead.",
             RefusalReason::NotConfigured(_) => "Windows authentication is not configured on this connector yet.",
         }
     }

@@ -219,9 +219,19 @@ fn gss_refusal(error: &GssError) -> AuthOutcome {
         FailureKind::ClockSkew => {
             refuse(StatusCode::UNAUTHORIZED, RefusalReason::ClockSkew(detail))
         }
+        // MIT checks the ticket's times before the authenticator's, so an expired ticket is
+        // reported as such even though its authenticator is necessarily old as well.
         FailureKind::Expired => refuse(
             StatusCode::UNAUTHORIZED,
-            RefusalReason::Rejected(format!("expired or not yet valid ticket: {detail}")),
+            RefusalReason::Expired(format!(
+                "expired ticket (its end time is more than 5 minutes past by this connector's clock: a token kept too long, or this connector's clock is ahead of the domain controllers'): {detail}"
+            )),
+        ),
+        FailureKind::NotYetValid => refuse(
+            StatusCode::UNAUTHORIZED,
+            RefusalReason::ClockSkew(format!(
+                "ticket not yet valid (it starts more than 5 minutes after this connector's time: this connector's clock is behind the domain controllers'): {detail}"
+            )),
         ),
         FailureKind::Replayed => refuse(
             StatusCode::UNAUTHORIZED,

@@ -32,6 +32,28 @@ pub fn hostname() -> String {
         .unwrap_or_else(|| "rms-connector".to_owned())
 }
 
+/// The first IPv4 address of an interface that is up and not loopback: what administrators
+/// reach the appliance at when its listeners bind every address.
+pub fn primary_ipv4() -> Option<std::net::Ipv4Addr> {
+    use nix::net::if_::InterfaceFlags;
+    let addresses = nix::ifaddrs::getifaddrs().ok()?;
+    let mut found: Vec<(String, std::net::Ipv4Addr)> = addresses
+        .filter(|a| {
+            a.flags.contains(InterfaceFlags::IFF_UP)
+                && !a.flags.contains(InterfaceFlags::IFF_LOOPBACK)
+        })
+        .filter_map(|a| {
+            let ip = a.address?.as_sockaddr_in()?.ip();
+            Some((a.interface_name, ip))
+        })
+        .filter(|(_, ip)| !ip.is_loopback() && !ip.is_unspecified())
+        .collect();
+    // Interface order from the kernel is stable but arbitrary; sorting by name makes the
+    // choice repeatable (eth0 before eth1).
+    found.sort();
+    found.first().map(|(_, ip)| *ip)
+}
+
 /// Restricts a file to its owner (secrets, the admin socket).
 pub fn restrict_to_owner(path: &Path) -> io::Result<()> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))

@@ -57,8 +57,6 @@ drain_delay_ms = $PAIR_DRAIN_DELAY_MS
 [callers]
 http = ["$addr:80"]
 https = ["$addr:443"]
-tls_cert_file = "$STATE/tls/connector.pem"
-tls_key_file = "$STATE/tls/connector.key"
 
 [cloud]
 connect_timeout_ms = 3000
@@ -95,16 +93,35 @@ appliance_start() {
         die "appliance $which did not start; see $STATE/logs/$which-serve-$n.log"
 }
 
-# appliance_setup a|b: what an administrator does on a fresh appliance, through its CLI:
-# cloud sign-in, registration under the shared connector name, the domain's keytab.
+# appliance_setup a|b: what an administrator does on a fresh appliance, through its CLI.
+# A: cloud sign-in, registration under the connector name, the domain's keytab and the HTTPS
+# certificate. B joins A's connector with a pairing code shown on A: it receives the name,
+# the certificate and the keytab from A, encrypted to its own key, so nobody copies them.
 appliance_setup() {
     local which="$1"
     printf '%s\n' "$ADMIN_PASSWORD" | cli "$which" signin --user "$ADMIN_UPN" --password-stdin \
         >"$STATE/logs/$which-signin.json" || die "sign-in on $which failed"
-    cli "$which" register --name "$CONNECTOR_NAME" >"$STATE/logs/$which-register.json" ||
-        die "registration of $which failed"
-    cli "$which" keytab upload "$LAB_CONNECTOR_KEYTAB" >"$STATE/logs/$which-keytab.json" ||
-        die "keytab upload on $which failed"
+    if [[ "$which" == a ]]; then
+        cli a register --name "$CONNECTOR_NAME" >"$STATE/logs/a-register.json" ||
+            die "registration of A failed"
+        cli a keytab upload "$LAB_CONNECTOR_KEYTAB" >"$STATE/logs/a-keytab.json" ||
+            die "keytab upload on A failed"
+        cli a certificate upload "$STATE/tls/bundle.pem" >"$STATE/logs/a-certificate.json" ||
+            die "certificate upload on A failed"
+        return
+    fi
+    local code
+    code="$(cli a pairing start | jq -r '.code')"
+    [[ "$code" =~ ^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$ ]] ||
+        die "A showed no pairing code: $code"
+    note "A shows the pairing code $code; B joins with it"
+    cli "$which" join --code "$code" >"$STATE/logs/$which-join.json" ||
+        die "$which could not join with the pairing code: $(cat "$STATE/logs/$which-join.json")"
+}
+
+# certificate_fingerprint a|b: the SHA-256 fingerprint of the HTTPS certificate it serves.
+certificate_fingerprint() {
+    cli "$1" certificate status 2>/dev/null | jq -r '.fingerprint_sha256 // empty' 2>/dev/null
 }
 
 appliance_readyz() { # a|b -> the HTTP status of /readyz on the ops port

@@ -124,20 +124,29 @@ caller_ccache() {
 
 # ---- the caller HTTPS certificate ----------------------------------------------------
 
-# One certificate for the connector name, from a private CA, given to both appliances
-# through tls_cert_file/tls_key_file: behind one name both nodes must present the same
-# identity (the product cannot yet hand it from one appliance to the other; see README).
+# The HTTPS certificate for the connector name, from a private CA the callers trust. Only A
+# gets it (by upload, as an administrator would); B receives it by joining. `generation`
+# makes another one for the rotation check.
 make_caller_certificate() {
-    local dir="$STATE/tls"
+    local dir="$STATE/tls" generation="${1:-1}" out
     mkdir -p "$dir"
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-        -subj "/CN=Pair Test CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+    if [[ ! -f "$dir/ca.pem" ]]; then
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+            -subj "/CN=Pair Test CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+    fi
+    out="$dir/connector-$generation"
     openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-        -subj "/CN=${CONNECTOR_NAME}" -keyout "$dir/connector.key" -out "$dir/connector.csr" 2>/dev/null
+        -subj "/CN=${CONNECTOR_NAME}" -keyout "$out.key" -out "$out.csr" 2>/dev/null
     printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\n' "$CONNECTOR_NAME" >"$dir/ext.cnf"
-    openssl x509 -req -in "$dir/connector.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
-        -CAcreateserial -days 2 -extfile "$dir/ext.cnf" -out "$dir/connector.pem" 2>/dev/null
+    openssl x509 -req -in "$out.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+        -CAcreateserial -days 2 -extfile "$dir/ext.cnf" -out "$out.pem" 2>/dev/null
     chmod 600 "$dir"/*.key
+    if [[ "$generation" == 1 ]]; then
+        cat "$out.pem" "$dir/ca.pem" "$out.key" >"$dir/bundle.pem"
+    else
+        cat "$out.pem" "$dir/ca.pem" "$out.key" >"$dir/bundle-$generation.pem"
+    fi
+    chmod 600 "$dir"/bundle*.pem
 }
 
 # ---- the cloud stand-in --------------------------------------------------------------

@@ -24,6 +24,7 @@ mod relay;
 mod router;
 mod sample;
 mod server;
+mod sharing;
 pub mod signing;
 mod state;
 pub mod tls;

@@ -13,7 +13,7 @@ use rmsc_contract::{paths, ErrorCode};
 use crate::auth::{principal, Accept, ConnInfo};
 use crate::context::Ctx;
 use crate::http_util::{cloud_error, json};
-use crate::{authorized, control, device_page, oauth, registration, relay};
+use crate::{authorized, control, device_page, oauth, registration, relay, sharing};
 
 /// `GET /api/v1/tenant`.
 async fn tenant_info(
@@ -63,6 +63,18 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
         .route(
             paths::AUTHORIZED_SERVERS,
             get(authorized::get).put(authorized::put),
+        )
+        .route(
+            paths::SHARED_CONFIGURATION,
+            get(sharing::read_shared).put(sharing::write_shared),
+        )
+        .route(
+            "/api/v1/join-requests/{id}",
+            get(sharing::read_request).put(sharing::file_request),
+        )
+        .route(
+            "/api/v1/join-requests/{id}/answer",
+            axum::routing::put(sharing::answer_request),
         )
         .route("/tenants/{tenant}/{*rest}", post(relay::relay))
         .route("/_standin/calls", get(control::calls))

@@ -24,6 +24,10 @@ pub struct Tenant {
     pub key: TenantKey,
     /// The authorized-server list; `watch` wakes long-polls on every change.
     pub list: watch::Sender<Arc<AuthorizedList>>,
+    /// The appliances' sealed shared configuration (none until the first pairing).
+    pub shared: watch::Sender<Option<Arc<rmsc_contract::SharedConfiguration>>>,
+    /// Join requests by id; bounded and expired in `sharing`.
+    pub joins: std::sync::Mutex<HashMap<String, crate::sharing::StoredJoin>>,
 }
 
 impl Tenant {
@@ -148,6 +152,8 @@ impl State {
                 activated: AtomicBool::new(t.activated),
                 key: TenantKey::generate()?,
                 list,
+                shared: watch::Sender::new(None),
+                joins: std::sync::Mutex::new(HashMap::new()),
             });
             for u in &t.users {
                 users.insert(

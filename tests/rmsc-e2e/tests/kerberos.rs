@@ -1,80 +1,42 @@
 //! Kerberos against the Samba AD lab: real tickets, real PACs, the connector's acceptor. Needs
 //! a running lab (`RMSC_LAB_DIR`; `tests/run-all.sh` starts one); without it each test says
-//! SKIPPED, and with `RMSC_LAB_REQUIRED=1` (CI) a missing lab fails.
+//! SKIPPED, and with `RMSC_LAB_REQUIRED=1` (CI) a missing lab fails. Directory changes are in
+//! `kerberos_accounts.rs`, clocks and expired tickets in `kerberos_clock.rs`.
 
+use base64::Engine;
 use bytes::Bytes;
-use rmsc_cloud_standin::{sample_headers, sample_request};
-use rmsc_e2e::ad::{negotiate_header, AdLab, RawConnection, AD_CONNECTOR_NAME};
-use rmsc_e2e::{eventually, Answer, Connector, Lab};
-use rmsc_soap::{find_endpoint, Operation, SoapVersion};
+use rmsc_e2e::ad::{
+    negotiate_header, publish_on_new_connection, AdLab, RawConnection, AD_CONNECTOR_NAME,
+};
+use rmsc_e2e::{eventually, Answer, Connector};
+use rmsc_kerberos::negotiate::{classify, TokenKind};
 use serde_json::json;
 use std::time::Duration;
 
-const PUBLISH: &str = "/_wmcs/licensing/publish.asmx";
-
-fn publish_op() -> &'static Operation {
-    &find_endpoint("licensing/publish.asmx")
-        .expect("publish endpoint")
-        .operations[0]
-}
-
-/// The request headers of a valid SOAP call, plus `authorization` when given.
-fn soap_headers(authorization: Option<String>) -> Vec<(&'static str, String)> {
-    let (content_type, action) = sample_headers(SoapVersion::V11, publish_op());
-    let mut headers = vec![("content-type", content_type)];
-    if let Some(action) = action {
-        headers.push(("soapaction", action));
-    }
-    if let Some(value) = authorization {
-        headers.push(("authorization", value));
-    }
-    headers
-}
-
 async fn call(conn: &mut RawConnection, authorization: Option<String>) -> Answer {
-    conn.send(
-        "POST",
-        PUBLISH,
-        &soap_headers(authorization),
-        Bytes::from(sample_request(publish_op(), "")),
-    )
-    .await
-    .expect("request")
+    conn.publish(authorization).await.expect("request")
 }
 
 async fn call_new_connection(connector: &Connector, authorization: Option<String>) -> Answer {
-    let mut conn = RawConnection::open(connector.http).await.expect("connect");
-    call(&mut conn, authorization).await
+    publish_on_new_connection(connector, authorization)
+        .await
+        .expect("request")
 }
 
-/// A registered Kerberos connector with the lab's keytab and the lab's groups authorized.
-async fn kerberos_lab(ad: &AdLab) -> (Lab, Connector) {
-    let lab = Lab::start().await.expect("stand-in");
-    let connector = lab.kerberos_connector().await.expect("connector");
-    connector.set_up().await.expect("set up");
-    ad.install_keytab(&connector).await.expect("keytab upload");
-    ad.authorize_group(&connector, "Exchange Servers", "exchange")
-        .await
-        .expect("authorize exchange");
-    ad.authorize_group(&connector, "File Servers", "fileserver")
-        .await
-        .expect("authorize file servers");
-    connector
-        .authorize(json!({ "account": "CONTOSO\\svc-spapppool", "sid": ad.sid("SVC_SPAPPPOOL"), "kind": "account", "role": "sharepoint" }))
-        .await
-        .expect("authorize sharepoint");
-    // The list reaches the relay through the sync.
-    eventually(Duration::from_secs(10), || async {
-        let status = connector
-            .admin
-            .call("GET", "/api/v1/status", None)
-            .await
-            .ok()?;
-        (status["list_entries"].as_u64() == Some(3)).then_some(())
-    })
-    .await
-    .expect("list synced");
-    (lab, connector)
+/// Whether `header` is `Negotiate <token>` with a SPNEGO response (NegTokenResp) carrying a
+/// Kerberos AP-REP: the krb5 mechanism OID, token id 02 00 (RFC 4121) and [APPLICATION 15].
+fn is_mutual_auth_reply(header: &str) -> bool {
+    const KRB5_AP_REP: [u8; 12] = [
+        0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02, 0x02, 0x00, 0x6f,
+    ];
+    let Some(token) = header
+        .strip_prefix("Negotiate ")
+        .and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok())
+    else {
+        return false;
+    };
+    matches!(classify(&token), Ok(TokenKind::SpnegoResponse))
+        && token.windows(KRB5_AP_REP.len()).any(|w| w == KRB5_AP_REP)
 }
 
 macro_rules! lab_or_skip {
@@ -89,7 +51,7 @@ macro_rules! lab_or_skip {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authorized_servers_pass_with_their_role_from_the_pac() {
     let ad = lab_or_skip!();
-    let (lab, connector) = kerberos_lab(&ad).await;
+    let (lab, connector) = ad.kerberos_connector().await.expect("connector");
     // (keytab, account as the PAC names it, role): a direct member, a nested-group member,
     // a file server by group and a SharePoint app pool by its own SID.
     let callers = [
@@ -109,7 +71,7 @@ async fn authorized_servers_pass_with_their_role_from_the_pac() {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
         assert!(
-            mutual.starts_with("Negotiate "),
+            is_mutual_auth_reply(mutual),
             "mutual auth token for {account}: {mutual:?}"
         );
         let calls = lab.standin.calls();
@@ -133,7 +95,7 @@ async fn authorized_servers_pass_with_their_role_from_the_pac() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unlisted_server_gets_403_and_event_2001_without_an_upstream_call() {
     let ad = lab_or_skip!();
-    let (lab, connector) = kerberos_lab(&ad).await;
+    let (lab, connector) = ad.kerberos_connector().await.expect("connector");
     lab.standin.clear_calls();
     let answer =
         call_new_connection(&connector, Some(ad.negotiate("ROGUE01").expect("token"))).await;
@@ -150,7 +112,7 @@ async fn an_unlisted_server_gets_403_and_event_2001_without_an_upstream_call() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_keep_alive_connection_authenticates_once() {
     let ad = lab_or_skip!();
-    let (_lab, connector) = kerberos_lab(&ad).await;
+    let (_lab, connector) = ad.kerberos_connector().await.expect("connector");
     let mut conn = RawConnection::open(connector.http).await.expect("connect");
     let first = call(&mut conn, Some(ad.negotiate("EXCH01").expect("token"))).await;
     assert_eq!(first.status, 200, "{}", first.text());
@@ -177,25 +139,9 @@ async fn a_keep_alive_connection_authenticates_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_removed_from_its_group_is_refused_once_its_new_ticket_lacks_the_group() {
-    let ad = lab_or_skip!();
-    let (_lab, connector) = kerberos_lab(&ad).await;
-    let before =
-        call_new_connection(&connector, Some(ad.negotiate("EXCH02").expect("token"))).await;
-    assert_eq!(before.status, 200, "{}", before.text());
-    ad.lab_sh(&["remove-from-group", "EXCH02$", "Exchange Servers"])
-        .expect("remove from group");
-    let after = call_new_connection(&connector, Some(ad.negotiate("EXCH02").expect("token"))).await;
-    ad.lab_sh(&["add-to-group", "EXCH02$", "Exchange Servers"])
-        .expect("restore the group");
-    assert_eq!(after.status, 403, "{}", after.text());
-    connector.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_tokens_are_refused_with_their_reason_and_never_crash() {
     let ad = lab_or_skip!();
-    let (lab, connector) = kerberos_lab(&ad).await;
+    let (lab, connector) = ad.kerberos_connector().await.expect("connector");
     lab.standin.clear_calls();
 
     // No token: the challenge.
@@ -275,7 +221,7 @@ async fn bad_tokens_are_refused_with_their_reason_and_never_crash() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keytab_uploads_are_checked_and_answered_clearly() {
     let ad = lab_or_skip!();
-    let lab = Lab::start().await.expect("stand-in");
+    let lab = rmsc_e2e::Lab::start().await.expect("stand-in");
     let connector = lab.kerberos_connector().await.expect("connector");
     let upload = |bytes: Vec<u8>| {
         let admin = &connector.admin;
@@ -359,57 +305,6 @@ async fn keytab_uploads_are_checked_and_answered_clearly() {
         .expect("status");
     assert_eq!(status["active"], json!(true), "{status}");
     again.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_caller_with_a_wrong_clock_is_refused_for_clock_skew() {
-    let ad = lab_or_skip!();
-    if std::process::Command::new("faketime")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        assert!(
-            std::env::var("RMSC_LAB_REQUIRED").as_deref() != Ok("1"),
-            "faketime is missing (tests/lab/install-deps.sh installs it)"
-        );
-        eprintln!("SKIPPED: faketime not installed");
-        return;
-    }
-    let (_lab, connector) = kerberos_lab(&ad).await;
-    // The service ticket is fetched with the right clock (the KDC would refuse a skewed
-    // request); only the authenticator is then made an hour in the future. (With a shift of
-    // ten minutes the call was accepted in this lab; why is not understood yet.)
-    let ccache = ad.kinit("EXCH01").expect("ticket");
-    rmsc_kerberos::Initiator::from_ccache(&ccache)
-        .expect("initiator")
-        .token_for(AD_CONNECTOR_NAME)
-        .expect("service ticket");
-    let output = std::process::Command::new("faketime")
-        .args(["-f", "+1h"])
-        .arg(env!("CARGO_BIN_EXE_rmsc-negotiate"))
-        .arg(&ccache)
-        .arg(AD_CONNECTOR_NAME)
-        .env("KRB5_CONFIG", ad.get("LAB_KRB5_CONF").expect("krb5.conf"))
-        .output()
-        .expect("rmsc-negotiate");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let header = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    let answer = call_new_connection(&connector, Some(header)).await;
-    assert_eq!(answer.status, 401, "{}", answer.text());
-    assert!(answer.text().contains("clocks"), "{}", answer.text());
-    let reasons = connector.events(2000).await.expect("events");
-    assert!(
-        reasons
-            .iter()
-            .any(|e| e["fields"]["reason"] == json!("clock_skew")),
-        "{reasons:?}"
-    );
-    connector.shutdown().await;
 }
 
 /// A keytab (format 0x502) with one RC4-HMAC key for `service/host@realm`: what an account

@@ -22,8 +22,13 @@ pub enum FailureKind {
     Defective,
     /// The caller's clock is more than the allowed skew (5 minutes) away from ours.
     ClockSkew,
-    /// The ticket has expired or is not yet valid.
+    /// The ticket's end time, plus the allowed skew, is past by our clock. MIT's initiator
+    /// never sends a ticket that its own clock sees expired, so this is a token kept (or
+    /// captured) too long, or our clock running ahead of the domain controller's.
     Expired,
+    /// The ticket's start time is more than the allowed skew ahead of our clock: the ticket
+    /// was issued by a KDC whose clock is ahead of ours, a clock problem of its own.
+    NotYetValid,
     /// The same authenticator was presented before.
     Replayed,
     /// The ticket is for a principal (SPN) or key version our keytab does not have.
@@ -75,7 +80,8 @@ impl GssError {
     pub fn kind(&self) -> FailureKind {
         match self.minor as i32 {
             KRB5KRB_AP_ERR_SKEW => return FailureKind::ClockSkew,
-            KRB5KRB_AP_ERR_TKT_EXPIRED | KRB5KRB_AP_ERR_TKT_NYV => return FailureKind::Expired,
+            KRB5KRB_AP_ERR_TKT_EXPIRED => return FailureKind::Expired,
+            KRB5KRB_AP_ERR_TKT_NYV => return FailureKind::NotYetValid,
             KRB5KRB_AP_ERR_REPEAT | KRB5_RC_REPLAY => return FailureKind::Replayed,
             KRB5KRB_AP_ERR_NOT_US
             | KRB5KRB_AP_ERR_BADKEYVER
@@ -118,8 +124,10 @@ fn kind_from_text(text: &str) -> Option<FailureKind> {
     let has = |needle: &str| text.contains(needle);
     if has("clock skew too great") {
         Some(FailureKind::ClockSkew)
-    } else if has("ticket expired") || has("ticket not yet valid") {
+    } else if has("ticket expired") {
         Some(FailureKind::Expired)
+    } else if has("ticket not yet valid") {
+        Some(FailureKind::NotYetValid)
     } else if has("replay") {
         Some(FailureKind::Replayed)
     } else if has("wrong principal")
@@ -271,6 +279,10 @@ mod tests {
             Some(FailureKind::ClockSkew)
         );
         assert_eq!(kind_from_text("Ticket expired"), Some(FailureKind::Expired));
+        assert_eq!(
+            kind_from_text("Ticket not yet valid"),
+            Some(FailureKind::NotYetValid)
+        );
         assert_eq!(
             kind_from_text("Request is a replay"),
             Some(FailureKind::Replayed)
