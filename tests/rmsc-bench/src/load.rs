@@ -90,6 +90,8 @@ pub enum Pace {
 /// What one measurement found.
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
+    /// Successful requests.
+    pub requests: u64,
     pub requests_per_sec: f64,
     pub p50_us: u64,
     pub p99_us: u64,
@@ -117,6 +119,7 @@ pub fn summarise(
     latencies.sort_unstable();
     let secs = elapsed.as_secs_f64().max(f64::EPSILON);
     Stats {
+        requests: latencies.len() as u64,
         requests_per_sec: latencies.len() as f64 / secs,
         p50_us: quantile(&latencies, 0.50),
         p99_us: quantile(&latencies, 0.99),
@@ -173,6 +176,38 @@ impl Tally {
     }
 }
 
+/// When one of `connections` workers sends its next request under `pace`.
+pub struct Pacer(Option<tokio::time::Interval>);
+
+impl Pacer {
+    pub fn new(pace: Pace, index: usize, connections: usize) -> Self {
+        Self(match pace {
+            Pace::Closed => None,
+            Pace::Rate(rate) => {
+                // Each worker sends every `connections / rate` seconds; starts are staggered
+                // so the total is evenly spread rather than arriving in bursts of
+                // `connections`.
+                let period = Duration::from_secs_f64(connections as f64 / rate.max(1.0));
+                let offset = period.mul_f64(index as f64 / connections as f64);
+                let mut interval =
+                    tokio::time::interval_at(tokio::time::Instant::now() + offset, period);
+                interval.set_missed_tick_behavior(MissedTickBehavior::Burst);
+                Some(interval)
+            }
+        })
+    }
+
+    /// Waits for the next send time and returns it. Open loop: latency counts from the
+    /// scheduled send time, so a slow answer that delays the next request is charged to that
+    /// request instead of hidden.
+    pub async fn next_start(&mut self) -> Instant {
+        match self.0.as_mut() {
+            Some(interval) => interval.tick().await.into_std(),
+            None => Instant::now(),
+        }
+    }
+}
+
 /// Runs `connections` workers against `target` for `duration` and summarises them.
 pub async fn run(
     target: &Target,
@@ -204,26 +239,9 @@ async fn worker(
     pace: Pace,
 ) -> Tally {
     let mut result = Tally::default();
-    let mut interval = match pace {
-        Pace::Closed => None,
-        Pace::Rate(rate) => {
-            // Each worker sends every `connections / rate` seconds; starts are staggered so
-            // the total is evenly spread rather than arriving in bursts of `connections`.
-            let period = Duration::from_secs_f64(connections as f64 / rate.max(1.0));
-            let offset = period.mul_f64(index as f64 / connections as f64);
-            let mut interval =
-                tokio::time::interval_at(tokio::time::Instant::now() + offset, period);
-            interval.set_missed_tick_behavior(MissedTickBehavior::Burst);
-            Some(interval)
-        }
-    };
+    let mut pacer = Pacer::new(pace, index, connections);
     loop {
-        // Open loop: latency counts from the scheduled send time, so a slow answer that delays
-        // the next request is charged to that request instead of hidden.
-        let started = match interval.as_mut() {
-            Some(interval) => interval.tick().await.into_std(),
-            None => Instant::now(),
-        };
+        let started = pacer.next_start().await;
         if started >= end {
             break;
         }

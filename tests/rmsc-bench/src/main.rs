@@ -1,11 +1,20 @@
 //! `rmsc-bench`: compares the connector relay against calling the cloud stand-in directly, on
 //! loopback, and prints a markdown table with the targets of issue 2. Not a test: run it with
-//! `cargo build --release -p rmsc-bench -p rmsc-e2e && target/release/rmsc-bench`.
+//! `cargo build --release -p rmsc-bench -p rmsc-e2e --bins && target/release/rmsc-bench`.
+//! `rmsc-bench compare --lab DIR --out DIR` compares it with nginx and Apache httpd as well
+//! (issue 7; see tests/peers/README.md).
 
+mod compare;
+mod compare_report;
+mod conn;
 mod kerberos;
 mod load;
+mod peers;
+mod procs;
 mod report;
 mod setup;
+mod svg;
+mod workloads;
 
 use std::time::Duration;
 
@@ -28,6 +37,8 @@ const RESPONSE_BYTES: usize = 8 * 1024;
 #[derive(Debug, Parser)]
 #[command(about = "Connector relay vs direct-to-stand-in benchmark (issue 2)")]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Seconds each measurement runs.
     #[arg(long, default_value_t = 5)]
     seconds: u64,
@@ -38,6 +49,28 @@ struct Args {
     /// $RMSC_LAB_DIR. Without one they are left out.
     #[arg(long, env = "RMSC_LAB_DIR")]
     lab: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Direct vs nginx vs Apache httpd (mod_auth_gssapi) vs the connector, W1-W4 (issue 7).
+    Compare {
+        /// A running AD lab (tests/lab/lab.sh up DIR); defaults to $RMSC_LAB_DIR.
+        #[arg(long, env = "RMSC_LAB_DIR")]
+        lab: std::path::PathBuf,
+        /// Seconds each measurement runs.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// Directory for compare.md, compare.svg and the peers' logs.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Idle authenticated connections W4 opens per target.
+        #[arg(long, default_value_t = 10_000)]
+        w4_connections: usize,
+        /// Seconds W4 may spend opening them, per target.
+        #[arg(long, default_value_t = 120)]
+        w4_deadline_secs: u64,
+    },
 }
 
 /// A SOAP request of `op` padded with filler text to about `size` bytes.
@@ -75,6 +108,32 @@ async fn main() -> anyhow::Result<()> {
     let op = find_endpoint(ENDPOINT)
         .and_then(|e| e.operation("Certify"))
         .context("Certify operation on the certification endpoint")?;
+    if let Some(Command::Compare {
+        lab,
+        seconds,
+        out,
+        w4_connections,
+        w4_deadline_secs,
+    }) = args.command
+    {
+        let options = compare::Options {
+            lab,
+            seconds,
+            out,
+            w4_connections,
+            w4_deadline: Duration::from_secs(w4_deadline_secs),
+        };
+        let table = compare::run(
+            options,
+            soap_headers(op)?,
+            padded_request(op, 4 * 1024),
+            padded_request(op, 64 * 1024),
+            ENDPOINT,
+        )
+        .await?;
+        println!("{table}");
+        return Ok(());
+    }
     let lab = Lab::start().await.context("stand-in")?;
     let (direct_client, relay_url) = setup::direct_client(&lab, CONNECTIONS)
         .await

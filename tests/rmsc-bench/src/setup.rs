@@ -185,9 +185,17 @@ async fn post(
     Ok(body)
 }
 
+/// A second connector registration: its credentials and the tenant's relay URL.
+pub struct Registration {
+    pub cert_pem: String,
+    pub key_pem: String,
+    pub tenant_id: String,
+    pub relay_url: String,
+}
+
 /// Registers a second connector with the stand-in's control API (as the admin, password
-/// grant) and returns a client presenting its certificate plus the tenant's relay URL.
-pub async fn direct_client(lab: &Lab, connections: usize) -> anyhow::Result<(HttpClient, String)> {
+/// grant), as the direct caller and the peers use it.
+pub async fn register_direct(lab: &Lab) -> anyhow::Result<Registration> {
     let base = lab.standin.base_url();
     let plain = http_client(tls_config(lab.standin.ca_pem(), None)?, 2);
     let form = format!(
@@ -225,14 +233,23 @@ pub async fn direct_client(lab: &Lab, connections: usize) -> anyhow::Result<(Htt
     .await?;
     let answer: RegisterResponse =
         serde_json::from_slice(&answer).context("registration answer")?;
+    Ok(Registration {
+        cert_pem: answer.certificate_pem,
+        key_pem: key.key_pem,
+        relay_url: format!("{base}/tenants/{}", answer.tenant_id),
+        tenant_id: answer.tenant_id,
+    })
+}
+
+/// Registers a second connector and returns a client presenting its certificate plus the
+/// tenant's relay URL.
+pub async fn direct_client(lab: &Lab, connections: usize) -> anyhow::Result<(HttpClient, String)> {
+    let registration = register_direct(lab).await?;
     let tls = tls_config(
         lab.standin.ca_pem(),
-        Some((&answer.certificate_pem, &key.key_pem)),
+        Some((&registration.cert_pem, &registration.key_pem)),
     )?;
-    Ok((
-        http_client(tls, connections),
-        format!("{base}/tenants/{}", answer.tenant_id),
-    ))
+    Ok((http_client(tls, connections), registration.relay_url))
 }
 
 /// The caller headers the connector adds after authenticating and authorizing EXCH01.

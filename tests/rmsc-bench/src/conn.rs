@@ -1,0 +1,225 @@
+//! One caller's connection as the Kerberos and comparison benchmarks make it: TCP, TLS
+//! (rustls, full handshakes), an HTTP/1.1 connection of its own, and, for targets that
+//! authenticate, a real GSSAPI initiation whose `Negotiate` token goes with the first request.
+//! Unlike the pooled client of `load.rs`, the caller decides when a connection is new.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::header::{HeaderName, HeaderValue};
+use hyper_util::rt::TokioIo;
+use rmsc_e2e::ad::{negotiate_header, AdLab, AD_CONNECTOR_NAME};
+use rmsc_kerberos::Initiator;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::Resumption;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use tokio_rustls::TlsConnector;
+
+/// Accepts any server certificate: the benchmark measures relays, not certificate validation,
+/// and talks only to servers it started on loopback with certificates it made.
+#[derive(Debug)]
+struct BenchOnlyAnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for BenchOnlyAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// A TLS connector that trusts any server certificate (see [`BenchOnlyAnyCertificate`]).
+pub fn any_server_tls() -> anyhow::Result<TlsConnector> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(BenchOnlyAnyCertificate(provider)))
+        .with_no_client_auth();
+    Ok(full_handshakes(config))
+}
+
+/// Turns session resumption off, so that every new connection costs every target a full
+/// handshake: the worst case, and the same work whichever server is measured.
+pub fn full_handshakes(mut config: rustls::ClientConfig) -> TlsConnector {
+    config.resumption = Resumption::disabled();
+    TlsConnector::from(Arc::new(config))
+}
+
+pub type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+/// Callers with their own ticket caches, as separate servers would have.
+#[derive(Clone)]
+pub struct Kerberos {
+    pub initiators: Vec<Arc<Initiator>>,
+}
+
+impl Kerberos {
+    /// `count` initiators for the lab's Exchange servers in turn: EXCH01 and EXCH02 are
+    /// direct members of "Exchange Servers", EXCH03 a nested one.
+    pub fn exchange_servers(ad: &AdLab, count: usize) -> anyhow::Result<Self> {
+        let accounts = ["EXCH01", "EXCH02", "EXCH03"];
+        let initiators = (0..count.max(1))
+            .map(|i| ad.initiator(accounts[i % accounts.len()]).map(Arc::new))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Self { initiators })
+    }
+
+    /// A fresh `Negotiate` header (new authenticator) from initiator `index`, made on the
+    /// blocking pool as GSSAPI blocks.
+    pub async fn token(&self, index: usize) -> anyhow::Result<String> {
+        let initiator = self.initiators[index % self.initiators.len()].clone();
+        let token =
+            tokio::task::spawn_blocking(move || initiator.token_for(AD_CONNECTOR_NAME)).await??;
+        Ok(negotiate_header(&token))
+    }
+}
+
+/// Everything a worker needs to open connections to one target and send one call.
+#[derive(Clone)]
+pub struct Caller {
+    pub addr: SocketAddr,
+    pub tls: TlsConnector,
+    /// TLS server name (SNI) and `Host`.
+    pub server_name: String,
+    pub url_path: String,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Bytes,
+    /// `Some` for targets that authenticate callers with Kerberos.
+    pub kerberos: Option<Kerberos>,
+}
+
+impl Caller {
+    /// A new TCP and TLS connection with its HTTP/1.1 connection task.
+    pub async fn connect(&self) -> anyhow::Result<Sender> {
+        let tcp = tokio::net::TcpStream::connect(self.addr).await?;
+        tcp.set_nodelay(true)?;
+        let name = ServerName::try_from(self.server_name.clone())?;
+        let tls = self.tls.connect(name, tcp).await?;
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await?;
+        tokio::spawn(connection);
+        Ok(sender)
+    }
+
+    /// Sends the call on `sender`, with `authorization` if given; `Ok` only for a 200 whose
+    /// body was read completely.
+    pub async fn call(
+        &self,
+        sender: &mut Sender,
+        authorization: Option<String>,
+    ) -> anyhow::Result<()> {
+        self.call_with(sender, authorization, self.body.clone())
+            .await
+    }
+
+    /// As [`Caller::call`] with another body.
+    pub async fn call_with(
+        &self,
+        sender: &mut Sender,
+        authorization: Option<String>,
+        body: Bytes,
+    ) -> anyhow::Result<()> {
+        let mut request = hyper::Request::builder()
+            .method("POST")
+            .uri(&self.url_path)
+            .header("host", &self.server_name);
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
+        if let Some(token) = authorization {
+            request = request.header("authorization", token);
+        }
+        sender.ready().await?;
+        let response = sender.send_request(request.body(Full::new(body))?).await?;
+        let status = response.status();
+        let body = response.into_body().collect().await?.to_bytes();
+        if status != hyper::StatusCode::OK {
+            return Err(anyhow!(
+                "status {status}: {}",
+                String::from_utf8_lossy(&body[..body.len().min(200)])
+            ));
+        }
+        Ok(())
+    }
+
+    /// The `Authorization` header a new connection's first request carries, if any.
+    pub async fn first_authorization(&self, index: usize) -> anyhow::Result<Option<String>> {
+        match &self.kerberos {
+            Some(kerberos) => Ok(Some(kerberos.token(index).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A new connection whose first call (with a token, for a Kerberos target) succeeded:
+    /// an authenticated keep-alive connection.
+    pub async fn open(&self, index: usize) -> anyhow::Result<Sender> {
+        let authorization = self.first_authorization(index).await?;
+        let mut sender = self.connect().await?;
+        self.call(&mut sender, authorization).await?;
+        Ok(sender)
+    }
+
+    /// Polls until one authenticated call succeeds or `deadline` passes (the authorization
+    /// may take a list sync to reach a connector).
+    pub async fn probe(&self, deadline: std::time::Duration) -> anyhow::Result<()> {
+        let end = std::time::Instant::now() + deadline;
+        loop {
+            match self.open(0).await {
+                Ok(_) => return Ok(()),
+                Err(error) if std::time::Instant::now() > end => {
+                    return Err(error.context(format!("probe of {}", self.addr)));
+                }
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+            }
+        }
+    }
+}
+
+/// A TLS client configuration trusting `ca_pem` and presenting a client certificate, with
+/// full handshakes; for calling the stand-in directly.
+pub fn direct_tls(ca_pem: &str, cert_pem: &str, key_pem: &str) -> anyhow::Result<TlsConnector> {
+    let config = crate::setup::tls_config(ca_pem, Some((cert_pem, key_pem)))
+        .context("direct TLS configuration")?;
+    Ok(full_handshakes(config))
+}
