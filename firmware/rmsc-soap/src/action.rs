@@ -148,7 +148,7 @@ pub fn check_action(endpoint: &Endpoint, action: &str) -> Result<&'static Operat
     if normalized.is_empty() {
         return Err(ActionError::Missing);
     }
-    let matches = |op: &&'static Operation| op.soap_action() == normalized;
+    let matches = |op: &&'static Operation| op.has_soap_action(normalized);
     if let Some(op) = endpoint.operations.iter().find(matches) {
         return Ok(op);
     }

@@ -82,6 +82,15 @@ impl Operation {
         format!("{}/{}", self.service.namespace(), self.name)
     }
 
+    /// Whether `action` is this operation's SOAPAction URI, compared exactly and without
+    /// building the URI (this runs for every relayed request).
+    pub fn has_soap_action(&self, action: &str) -> bool {
+        action
+            .strip_prefix(self.service.namespace())
+            .and_then(|rest| rest.strip_prefix('/'))
+            == Some(self.name)
+    }
+
     /// A stable label for metrics and logs, e.g. `LicensingService.AcquireLicense`.
     pub fn label(&self) -> String {
         format!("{}.{}", self.service.name(), self.name)
@@ -256,6 +265,12 @@ mod tests {
             e.operations[0].soap_action(),
             "http://microsoft.com/DRM/LicensingService/AcquireLicense"
         );
+        for op in all_operations() {
+            assert!(op.has_soap_action(&op.soap_action()));
+            assert!(!op.has_soap_action(&format!("{}/", op.soap_action())));
+            assert!(!op.has_soap_action(op.service.namespace()));
+            assert!(!op.has_soap_action(&op.soap_action().to_lowercase()));
+        }
     }
 
     #[test]

@@ -141,3 +141,50 @@ fn namespace_declarations_leave_scope_with_their_element() {
     let siblings = format!("<b{level}/>").repeat(MAX_NAMESPACES_IN_SCOPE);
     assert!(nodes(format!("<a>{siblings}</a>").as_bytes()).is_ok());
 }
+
+/// The definition `first_non_xml_char` must agree with.
+fn first_non_xml_char_naive(text: &str) -> Option<(usize, char)> {
+    text.char_indices().find(|&(_, c)| !is_xml_char(c))
+}
+
+#[test]
+fn the_fast_character_check_finds_what_the_definition_finds() {
+    let filler = "aé€😀\u{FFFD}\u{F000}\t\r\n";
+    for bad in ["\u{0}", "\u{1}", "\u{1F}", "\u{FFFE}", "\u{FFFF}", "\u{B}"] {
+        // Around the 64-byte block boundaries, including a bad character split by one.
+        for prefix in 0..140 {
+            let text: String = "x".repeat(prefix) + bad + filler;
+            assert_eq!(
+                first_non_xml_char(&text),
+                first_non_xml_char_naive(&text),
+                "{prefix} {bad:?}"
+            );
+        }
+    }
+    let clean = filler.repeat(50);
+    assert_eq!(first_non_xml_char(&clean), None);
+    assert_eq!(first_non_xml_char(""), None);
+}
+
+proptest::proptest! {
+    #[test]
+    fn the_fast_character_check_agrees_on_any_text(text in "\\PC*|[\\x00-\\x20\\u{FFFC}-\\u{FFFF}a]*") {
+        proptest::prop_assert_eq!(first_non_xml_char(&text), first_non_xml_char_naive(&text));
+    }
+}
+
+#[test]
+fn text_without_references_is_borrowed_from_the_input() {
+    let body = b"<a>plain text</a>";
+    let got = nodes(body).expect("well-formed");
+    assert!(matches!(
+        &got[1],
+        Node::Text(std::borrow::Cow::Borrowed("plain text"))
+    ));
+    let got = nodes(b"<a>a&amp;b</a>").expect("well-formed");
+    assert_eq!(got[1], Node::Text("a&b".into()));
+    assert!(matches!(
+        rejects("<a>&#xFFFE;</a>"),
+        EnvelopeError::NotXml { reason, .. } if reason.contains("U+FFFE")
+    ));
+}
