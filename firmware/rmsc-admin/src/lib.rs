@@ -55,6 +55,6 @@ pub use maintenance::FACTORY_RESET_CONFIRMATION;
 pub use network::{AddressMode, NetworkSettings};
 pub use ops::{Admin, AdminConfig, DeviceSignIn, SignedIn, Status};
 pub use pairing::{JoinOutcome, JoinedAppliance, PairingOffer, PairingStatus};
-pub use proxy::{ProxySettings, ProxyTest, ProxyUpdate};
+pub use proxy::{stored_proxy_route, ProxySettings, ProxyTest, ProxyUpdate};
 pub use sharing::SharingStatus;
 pub use stats::{ApplianceInfo, RequestStat, Stats};

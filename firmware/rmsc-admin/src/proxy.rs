@@ -1,7 +1,7 @@
 //! The outbound web proxy setting (`http://host:port`, optional user name and password, the
-//! password sealed) and its connection test: a CONNECT to the cloud service through it.
-//! The cloud client does not use the proxy yet; the setting and the test come first so the
-//! appliance image can route through it.
+//! password sealed) and its connection test: a CONNECT to the cloud service through it. Every
+//! cloud connection uses it (`rmsc_cloud::ProxyRoute`): set at start-up from the store and
+//! again whenever an administrator changes it.
 
 use crate::error::AdminError;
 use crate::network::is_host_name;
@@ -127,7 +127,45 @@ async fn connect_through(
     Ok(status)
 }
 
+/// The stored proxy as the cloud client's route (`None`: direct).
+pub fn stored_proxy_route(
+    store: &rmsc_store::Store,
+) -> Result<Option<rmsc_cloud::ProxyRoute>, AdminError> {
+    let settings: ProxySettings = store.setting(PROXY_SETTING)?.unwrap_or_default();
+    if settings.url.is_empty() {
+        return Ok(None);
+    }
+    let (host, port) = parse_proxy_url(&settings.url)?;
+    let password = store.secret(PROXY_PASSWORD_SECRET)?;
+    let credentials = (!settings.username.is_empty()).then(|| {
+        format!(
+            "{}:{}",
+            settings.username,
+            password.as_ref().and_then(|p| p.expose_str()).unwrap_or("")
+        )
+    });
+    Ok(Some(rmsc_cloud::ProxyRoute {
+        host,
+        port,
+        credentials,
+    }))
+}
+
 impl Admin {
+    /// Points the cloud client at the stored proxy and drops pooled connections made the
+    /// other way, so the next cloud call already takes the new route.
+    async fn apply_proxy(&self) -> Result<(), AdminError> {
+        self.cloud.set_proxy(stored_proxy_route(&self.store)?);
+        if let Some(registration) = self.store.registration()? {
+            // Best effort: without it the pooled connections still close within the pool's
+            // idle timeout, and new ones already take the new route.
+            if let Err(error) = self.cloud.install_registration(&registration) {
+                tracing::warn!(%error, "could not drop the pooled cloud connections");
+            }
+        }
+        Ok(())
+    }
+
     /// The proxy setting, without the password.
     pub fn proxy_settings(&self) -> Result<ProxySettings, AdminError> {
         let mut settings: ProxySettings = self.store.setting(PROXY_SETTING)?.unwrap_or_default();
@@ -146,6 +184,7 @@ impl Admin {
         if url.is_empty() {
             self.store.remove_setting(PROXY_SETTING).await?;
             self.store.remove_secret(PROXY_PASSWORD_SECRET).await?;
+            self.apply_proxy().await?;
             self.record_change(actor, "proxy_settings", "removed the web proxy")
                 .await;
             return self.proxy_settings();
@@ -170,6 +209,7 @@ impl Admin {
             None => {}
         }
         self.store.set_setting(PROXY_SETTING, &stored).await?;
+        self.apply_proxy().await?;
         self.record_change(
             actor,
             "proxy_settings",

@@ -3,6 +3,7 @@
 //! renewal and deregistration).
 
 use crate::control::{ConnectorApi, ControlClient};
+use crate::proxy::{ProxyConnector, ProxyRoute, SharedRoute};
 use crate::tls::{self, TlsMaterialError};
 use bytes::Bytes;
 use http_body_util::Full;
@@ -17,7 +18,7 @@ use std::time::Duration;
 use url::Url;
 
 /// The HTTP client type used for every cloud call: request bodies are complete buffers.
-pub(crate) type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+pub(crate) type HttpClient = Client<HttpsConnector<ProxyConnector>, Full<Bytes>>;
 
 /// How to reach the cloud, and how patiently.
 #[derive(Debug, Clone)]
@@ -59,18 +60,22 @@ pub struct Cloud {
     roots: Arc<RootCertStore>,
     control: ControlClient,
     connector: RwLock<Option<Arc<ConnectorApi>>>,
+    /// The outbound web proxy every new connection goes through, if any.
+    proxy: SharedRoute,
 }
 
 impl Cloud {
     pub fn new(options: CloudOptions) -> Result<Self, TlsMaterialError> {
         let roots = tls::root_store(options.extra_ca_pem.as_deref())?;
         let options = Arc::new(options);
-        let http = build_client(&options, tls::anonymous_config(roots.clone())?);
+        let proxy = SharedRoute::default();
+        let http = build_client(&options, tls::anonymous_config(roots.clone())?, &proxy);
         Ok(Self {
             control: ControlClient::new(options.clone(), http),
             options,
             roots,
             connector: RwLock::new(None),
+            proxy,
         })
     }
 
@@ -99,7 +104,7 @@ impl Cloud {
         )?;
         let api = ConnectorApi::new(
             self.options.clone(),
-            build_client(&self.options, cfg),
+            build_client(&self.options, cfg, &self.proxy),
             registration,
         );
         if let Ok(mut slot) = self.connector.write() {
@@ -115,13 +120,26 @@ impl Cloud {
         }
     }
 
+    /// Routes new cloud connections through `route` (or directly with `None`). Pooled
+    /// connections keep their way until they close; reinstall the registration to drop them.
+    pub fn set_proxy(&self, route: Option<ProxyRoute>) {
+        tracing::info!(proxy = ?route, "cloud connections route");
+        if let Ok(mut slot) = self.proxy.write() {
+            *slot = route;
+        }
+    }
+
     /// The registered connector's client, if registered.
     pub fn connector(&self) -> Option<Arc<ConnectorApi>> {
         self.connector.read().ok().and_then(|g| g.clone())
     }
 }
 
-fn build_client(options: &CloudOptions, tls: rustls::ClientConfig) -> HttpClient {
+fn build_client(
+    options: &CloudOptions,
+    tls: rustls::ClientConfig,
+    proxy: &SharedRoute,
+) -> HttpClient {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
@@ -131,7 +149,11 @@ fn build_client(options: &CloudOptions, tls: rustls::ClientConfig) -> HttpClient
         .with_tls_config(tls)
         .https_only()
         .enable_http1()
-        .wrap_connector(http);
+        .wrap_connector(ProxyConnector {
+            direct: http,
+            route: proxy.clone(),
+            timeout: options.connect_timeout,
+        });
     Client::builder(TokioExecutor::new())
         .pool_idle_timeout(options.pool_idle_timeout)
         .pool_max_idle_per_host(options.pool_max_idle)

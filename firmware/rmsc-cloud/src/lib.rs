@@ -9,6 +9,7 @@ mod client;
 mod control;
 mod credentials;
 mod error;
+mod proxy;
 mod relay;
 mod sync;
 mod tls;
@@ -20,6 +21,7 @@ pub use control::{
 };
 pub use credentials::{new_connector_key, CsrBundle};
 pub use error::{CloudCallError, CloudFailure};
+pub use proxy::ProxyRoute;
 pub use relay::RelayClient;
 pub use sync::{ListSync, SyncHealth, SyncOptions};
 pub use tls::TlsMaterialError;

@@ -206,6 +206,13 @@ pub async fn run(config: Config) -> anyhow::Result<Running> {
     let callers_stop = CancellationToken::new();
     let background_stop = CancellationToken::new();
     let mut tasks = JoinSet::new();
+    // The stored outbound proxy applies before the first cloud call.
+    match rmsc_admin::stored_proxy_route(&store) {
+        Ok(route) => cloud.set_proxy(route),
+        Err(error) => {
+            tracing::error!(%error, "the stored web proxy is unusable; connecting directly")
+        }
+    }
     tasks.spawn(sync.clone().run(background_stop.clone()));
     let ready_probe = readiness.clone();
     tasks.spawn(
