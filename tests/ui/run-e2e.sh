@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the admin web UI's browser tests against the REAL connector, end to end, with one
 # command: the AD lab (Samba), the cloud stand-in, a fresh `rmsconnector` with Kerberos caller
-# authentication, then tests/ui/run.sh (the wizard and every page in Chromium), and finally a
+# authentication, then tests/ui/run.sh (the wizard and every page in Chromium), a
 # Kerberos-authenticated SOAP call from the lab's EXCH01$ through the connector (issue 4's
-# "done when"). Every wait is a poll with a deadline; every process started here is stopped
+# "done when"), and finally a second connector that joins the first with a pairing code in
+# the browser (tests/ui/pairing.test.mjs) and serves the same Kerberos call (issue 6). Every wait is a poll with a deadline; every process started here is stopped
 # on exit; every port is picked by the kernel (port 0).
 #
 # Usage (root, Debian 12, /usr/bin/chromium, node+npm, tests/lab/install-deps.sh done):
@@ -115,18 +116,10 @@ record PASS "cloud stand-in at $standin_url"
 
 # 4. A fresh connector, Kerberos for callers, everything on loopback port 0.
 write_connector_config "$work/connector.toml" "$work" "$standin_url" "$LAB_LDAP_URL"
-KRB5_CONFIG="$LAB_KRB5_CONF" "$BIN/rmsconnector" serve --config "$work/connector.toml" \
-    >"$work/connector.out" 2>"$work/connector.log" &
-pids+=($!)
-poll 60 "the connector to listen" grep -q '"listening"' "$work/connector.out" ||
-    fail_stage connector "the connector did not start (see logs/connector.log)"
-listening="$(grep -m1 '"listening"' "$work/connector.out")"
-admin_addr="$(jq -r '.listening.admin[0]' <<<"$listening")"
-http_addr="$(jq -r '.listening.http[0]' <<<"$listening")"
-poll 30 "the setup code" grep -q '^SETUP_CODE=' "$work/data/console.env" ||
-    fail_stage connector "no SETUP_CODE in $work/data/console.env"
-setup_code="$(sed -n 's/^SETUP_CODE=//p' "$work/data/console.env" | head -1)"
-admin_url="https://$admin_addr"
+start_connector connector "$work/connector.toml" "$work/data"
+admin_url="$started_admin_url"
+http_addr="$started_http_addr"
+setup_code="$started_setup_code"
 record PASS "connector: admin $admin_url, callers http://$http_addr"
 
 # 5. The browser tests.
@@ -141,3 +134,11 @@ collect_ui_results "$work/ui-tests.log" "$ui_status"
 
 # 6. A Kerberos-authenticated SOAP call from EXCH01$ (a member of Exchange Servers).
 kerberos_soap_check "$lab_dir" "$admin_url" "$http_addr"
+
+# 7. A second appliance joins the first one with a pairing code, in the browser, then serves
+# the same Kerberos call (issue 6). Needs the first one set up by the wizard test.
+if [[ "$ui_status" -eq 0 ]]; then
+    pairing_stage "$lab_dir" "$standin_url" "$admin_url"
+else
+    record SKIP "pairing: not run, the first connector's browser tests failed"
+fi

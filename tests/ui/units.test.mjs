@@ -86,3 +86,41 @@ test('directory kinds map to authorized-list kinds', async () => {
   assert.equal(entryKind('group'), 'group');
   assert.equal(entryKind('something else'), 'account');
 });
+
+test('pairing codes are read as typed: case, spaces and dashes do not matter', async () => {
+  const { normalizePairingCode } = await load('pairing.js');
+  const shown = 'ABCD-EFGH-JKMN-PQRS';
+  for (const typed of [shown, 'abcd-efgh-jkmn-pqrs', 'ABCDEFGHJKMNPQRS', ' abcd efgh jkmn pqrs ', 'ab-cd-ef-gh-jk-mn-pq-rs', 'Abcd\tEfgh\nJkmn Pqrs']) {
+    assert.equal(normalizePairingCode(typed), shown, JSON.stringify(typed));
+  }
+  // O, I and L look like 0 and 1 and are read as them, as the appliance does.
+  assert.equal(normalizePairingCode('oiL0-1111-2222-3333'), '0110-1111-2222-3333');
+  for (const bad of ['', 'ABCD-1234', 'ABCD-EFGH-JKMN-PQR', 'ABCD-EFGH-JKMN-PQRST', 'ABCD-EFGH-JKMN-PQRU', 'ABCD_EFGH_JKMN_PQRS', 'ABCD-EFGH-JKMN-PQR!', null, undefined]) {
+    assert.equal(normalizePairingCode(bad), null, JSON.stringify(bad));
+  }
+});
+
+test('pairing countdown and the shared-configuration line', async () => {
+  const { timeLeftText, sharingText } = await load('pairing.js');
+  assert.equal(timeLeftText(900), '15 min 00 s left');
+  assert.equal(timeLeftText(61.9), '1 min 01 s left');
+  assert.equal(timeLeftText(59), '59 s left');
+  assert.equal(timeLeftText(0), 'expired');
+  assert.equal(timeLeftText(-5), 'expired');
+  assert.equal(timeLeftText(Number.NaN), 'expired');
+  assert.match(sharingText(null), /not shared yet/);
+  assert.match(sharingText({ member: false }), /not shared yet/);
+  const line = sharingText({ member: true, generation: 7, pending: ['keytab'], last_error: 'the cloud answered 503', last_applied: 'certificate' });
+  assert.match(line, /member, generation 7/);
+  assert.match(line, /waiting to publish: keytab/);
+  assert.match(line, /last error: the cloud answered 503/);
+  assert.match(sharingText({ member: true, generation: 2, pending: [], last_error: null }), /nothing waiting to publish; no errors\.$/);
+});
+
+test('join refusals have a message for every code the appliance sends', async () => {
+  const { joinMessage } = await load('wizard-join.js');
+  for (const code of ['invalid_setting', 'no_answer', 'not_authentic', 'other_connector', 'already_member', 'not_signed_in']) {
+    assert.ok(joinMessage({ code, message: 'The request failed (HTTP 400).' }).length > 20, code);
+  }
+  assert.equal(joinMessage({ code: 'no_answer', message: 'Nobody answered.' }), 'Nobody answered.');
+});

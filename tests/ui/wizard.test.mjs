@@ -1,5 +1,5 @@
 // wizard.test.mjs: clicks through the whole first-run wizard of a fresh connector: setup
-// code, administrator password, network (DHCP), connector name, device-code sign-in (plain,
+// code, administrator password, "Set up a new connector", network (DHCP), connector name, device-code sign-in (plain,
 // then with a one-time code), registration, self-signed certificate, keytab (RC4-only refused
 // first), and an Exchange group found by directory search. Each step is a subtest; a step
 // whose admin API route the connector does not serve yet reports "SKIP: route ..." and the
@@ -82,11 +82,18 @@ test('first-run wizard, from the setup code to the first authorized server', asy
       await screenshot(page, 'admin-step-wrong-code');
       await page.getByLabel('Setup code').fill(config.setupCode);
       await page.getByRole('button', { name: 'Set password' }).click();
-      await waitForHeading(page, 'Network');
+      await waitForHeading(page, 'New or existing connector');
       assert.ok(await headingHasFocus(page), 'focus moves to the new step');
     });
 
-    await step('2. network: keep DHCP', async (st) => {
+    await step('2. a new connector (joining one is pairing.test.mjs)', async () => {
+      assert.ok(await page.getByRole('radio', { name: 'Set up a new connector' }).isChecked(), 'a new connector is the default');
+      await screenshot(page, 'start-step');
+      await page.getByRole('button', { name: 'Next', exact: true }).click();
+      await waitForHeading(page, 'Network');
+    });
+
+    await step('3. network: keep DHCP', async (st) => {
       if (await skipIfPending(st, page, ['GET /api/v1/settings/network', 'PUT /api/v1/settings/network'])) {
         await screenshot(page, 'network-step-no-route');
         await skipTo('name', 'Connector name');
@@ -101,7 +108,7 @@ test('first-run wizard, from the setup code to the first authorized server', asy
       await waitForHeading(page, 'Connector name');
     });
 
-    await step('3. connector name, with the warning that it must never change', async () => {
+    await step('4. connector name, with the warning that it must never change', async () => {
       assert.match(await page.locator('.callout.warning').textContent(), /must never change/);
       await page.getByLabel('Connector name').fill('not a dns name');
       await page.getByRole('button', { name: 'Next' }).click();
@@ -112,7 +119,7 @@ test('first-run wizard, from the setup code to the first authorized server', asy
       await waitForHeading(page, 'Cloud sign-in');
     });
 
-    await step('4. cloud sign-in with a device code: a plain account, then one with MFA', async () => {
+    await step('5. cloud sign-in with a device code: a plain account, then one with MFA', async () => {
       await screenshot(page, 'signin-step');
       await deviceSignIn(page, context, users.rmsAdmin);
       await deviceSignIn(page, context, users.mfa);
@@ -121,7 +128,7 @@ test('first-run wizard, from the setup code to the first authorized server', asy
       await waitForHeading(page, 'Registration');
     });
 
-    await step('5. registration', async () => {
+    await step('6. registration', async () => {
       await page.locator('.summary dl').waitFor({ timeout: config.timeoutMs });
       assert.match(await page.locator('.summary').textContent(), new RegExp(config.connectorName.replace(/\./g, '\\.')));
       await screenshot(page, 'register-step');
@@ -129,7 +136,7 @@ test('first-run wizard, from the setup code to the first authorized server', asy
       await waitForHeading(page, 'HTTPS certificate');
     });
 
-    await step('6. self-signed HTTPS certificate', async (st) => {
+    await step('7. self-signed HTTPS certificate', async (st) => {
       if (await skipIfPending(st, page, ['GET /api/v1/certificate', 'POST /api/v1/certificate/self-signed'])) {
         await screenshot(page, 'certificate-step-no-route');
         await skipTo('keytab', 'Kerberos keytab');
@@ -146,7 +153,7 @@ test('first-run wizard, from the setup code to the first authorized server', asy
 
     // The lab's RC4-only keytab (another principal) and an RC4-only keytab for the connector's
     // own principal are refused with the appliance's messages; then the real one.
-    await step('7. keytab: RC4-only refused, the connector keytab installed', async () => {
+    await step('8. keytab: RC4-only refused, the connector keytab installed', async () => {
       const keytabs = path.join(config.labDir, 'keytabs');
       await page.getByLabel('Keytab file').setInputFiles(path.join(keytabs, 'rc4-only.keytab'));
       await page.getByRole('button', { name: 'Upload keytab' }).click();
@@ -172,7 +179,7 @@ test('first-run wizard, from the setup code to the first authorized server', asy
       await waitForHeading(page, 'Authorized servers');
     });
 
-    await step('8. authorized servers: the Exchange group found in the directory, added as Exchange', async (st) => {
+    await step('9. authorized servers: the Exchange group found in the directory, added as Exchange', async (st) => {
       if (await skipIfPending(st, page, ['GET /api/v1/directory/search?q=EXCH'])) {
         await screenshot(page, 'authorized-step-no-directory');
         return;
@@ -196,7 +203,7 @@ test('first-run wizard, from the setup code to the first authorized server', asy
       await screenshot(page, 'authorized-step');
     });
 
-    await step('9. finish: the dashboard', async () => {
+    await step('10. finish: the dashboard', async () => {
       await page.getByRole('button', { name: 'Finish' }).click();
       await waitForHeading(page, 'Dashboard');
       await page.locator('.dashboard .card dl').first().waitFor({ timeout: config.timeoutMs });

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # e2e-common.sh: helpers of run-e2e.sh: logging, the result list and its summary, polls with
-# a deadline, stopping processes, the connector's configuration, and the Kerberos SOAP check.
-# Expects `work`, `results`, `BUILD_ROOT`, `LAB_SH` and `CONNECTOR_NAME` from run-e2e.sh.
+# a deadline, stopping processes, a connector's configuration and start, the Kerberos SOAP
+# check and the pairing stage. Expects `work`, `results`, `pids`, `BIN`, `BUILD_ROOT`,
+# `LAB_SH` and `CONNECTOR_NAME` from run-e2e.sh.
 
 log() { printf '[run-e2e %s] %s\n' "$(date +%T)" "$*" >&2; }
 
@@ -100,15 +101,17 @@ directory_section() {
     grep -qE '^\s*pub directory:' "$config" && grep -q 'ldap_urls' "$config"
 }
 
-# write_connector_config FILE WORK_DIR CLOUD_URL LDAP_URL
+# write_connector_config FILE DIR CLOUD_URL LDAP_URL [APPLIANCE_NAME [CLOUD_CA_FILE]]: a
+# connector whose data, admin socket and Kerberos runtime directory are under DIR.
 write_connector_config() {
     local file="$1" dir="$2" cloud_url="$3" ldap_url="$4"
+    local name="${5:-rmsc-e2e-01.contoso.test}" ca_file="${6:-$2/standin/ca.pem}"
     cat >"$file" <<TOML
 data_dir = "$dir/data"
 cloud_url = "$cloud_url"
-cloud_ca_file = "$dir/standin/ca.pem"
+cloud_ca_file = "$ca_file"
 admin_socket = "$dir/admin.sock"
-appliance_name = "rmsc-e2e-01.contoso.test"
+appliance_name = "$name"
 identity = "kerberos"
 drain_delay_ms = 200
 shutdown_grace_secs = 5
@@ -133,10 +136,29 @@ TOML
     fi
 }
 
-# collect_ui_results LOG STATUS: one summary line per test of tests/ui/run.sh (from node's
+# start_connector LABEL CONFIG DATA_DIR: starts `rmsconnector serve` with CONFIG (output in
+# $work/LABEL.out and .log), waits for its listeners and its setup code, and sets
+# `started_admin_url`, `started_http_addr` and `started_setup_code`. Fails the stage if not.
+start_connector() {
+    local label="$1" config="$2" data_dir="$3" listening admin_addr
+    KRB5_CONFIG="$LAB_KRB5_CONF" "$BIN/rmsconnector" serve --config "$config" \
+        >"$work/$label.out" 2>"$work/$label.log" &
+    pids+=($!)
+    poll 60 "$label to listen" grep -q '"listening"' "$work/$label.out" ||
+        fail_stage "$label" "the connector did not start (see logs/$label.log)"
+    listening="$(grep -m1 '"listening"' "$work/$label.out")"
+    admin_addr="$(jq -r '.listening.admin[0]' <<<"$listening")"
+    started_http_addr="$(jq -r '.listening.http[0]' <<<"$listening")"
+    poll 30 "the setup code of $label" grep -q '^SETUP_CODE=' "$data_dir/console.env" ||
+        fail_stage "$label" "no SETUP_CODE in $data_dir/console.env"
+    started_setup_code="$(sed -n 's/^SETUP_CODE=//p' "$data_dir/console.env" | head -1)"
+    started_admin_url="https://$admin_addr"
+}
+
+# collect_ui_results LOG STATUS [WHAT]: one summary line per test of tests/ui/run.sh (from node's
 # spec reporter: ✔ pass, ✖ fail, ﹣ skip with its reason), and the suite's exit status.
 collect_ui_results() {
-    local file="$1" status="$2" line
+    local file="$1" status="$2" what="${3:-tests/ui/run.sh}" line
     while IFS= read -r line; do
         results+=("$line")
     done < <(awk '
@@ -148,9 +170,11 @@ collect_ui_results() {
         /^[[:space:]]*﹣ / { sub(/^[[:space:]]*﹣ /, ""); sub(/ \([0-9.]+ms\)/, ""); print "SKIP  ui " suite ": " $0 }
     ' "$file")
     if [[ "$status" -ne 0 ]]; then
-        record FAIL "tests/ui/run.sh exited with $status"
+        record FAIL "$what exited with $status"
     fi
 }
 
 # shellcheck source=tests/ui/lib/e2e-kerberos.sh
 source "$(dirname "${BASH_SOURCE[0]}")/e2e-kerberos.sh"
+# shellcheck source=tests/ui/lib/e2e-pairing.sh
+source "$(dirname "${BASH_SOURCE[0]}")/e2e-pairing.sh"

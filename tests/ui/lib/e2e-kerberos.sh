@@ -22,11 +22,11 @@ admin_call() {
     curl "${args[@]}" "$url"
 }
 
-# ensure_exchange_authorized ADMIN_URL: the wizard adds "Exchange Servers" from a directory
-# search; when it did not get that far, add the group (with the SID the lab reports) through
-# the API so the Kerberos call still proves the relay path. Says which happened.
+# ensure_exchange_authorized ADMIN_URL [LABEL]: the wizard adds "Exchange Servers" from a
+# directory search; when it did not get that far, add the group (with the SID the lab reports)
+# through the API so the Kerberos call still proves the relay path. Says which happened.
 ensure_exchange_authorized() {
-    local admin_url="$1" sid="${LAB_SID_EXCHANGE_SERVERS:-}" login answer
+    local admin_url="$1" label="${2:+ on $2}" sid="${LAB_SID_EXCHANGE_SERVERS:-}" login answer
     [[ -n "$sid" ]] || { log "lab.env has no LAB_SID_EXCHANGE_SERVERS"; return 1; }
     : >"$work/admin.cookies"
     login="$(jq -cn --arg u "${RMSC_ADMIN_USER:-admin}" --arg p "$(admin_password)" \
@@ -39,7 +39,7 @@ ensure_exchange_authorized() {
     answer="$(admin_call GET "$admin_url/api/v1/authorized")" || return 1
     if jq -e --arg sid "$sid" '.entries[] | select(.sid == $sid and .role == "exchange")' \
         <<<"$answer" >/dev/null; then
-        record PASS "Exchange Servers ($sid) is authorized as Exchange (added by the wizard)"
+        record PASS "Exchange Servers ($sid) is authorized as Exchange$label (added by the wizard)"
         return 0
     fi
     answer="$(admin_call POST "$admin_url/api/v1/authorized" "$(jq -cn --arg sid "$sid" \
@@ -47,7 +47,7 @@ ensure_exchange_authorized() {
         log "adding Exchange Servers failed: $answer"
         return 1
     }
-    record PASS "Exchange Servers ($sid) authorized through the API (the wizard did not add it)"
+    record PASS "Exchange Servers ($sid) authorized through the API$label (the wizard did not add it)"
 }
 
 # soap_publish_request: a SOAP 1.1 AcquireIssuanceLicense request (the shape of
@@ -91,17 +91,19 @@ try_publish() {
     [[ "$code" == 200 ]]
 }
 
-# kerberos_soap_check LAB_DIR ADMIN_URL HTTP_ADDR
+# kerberos_soap_check LAB_DIR ADMIN_URL HTTP_ADDR [LABEL]: LABEL (e.g. "appliance B") names
+# the connector in the result lines when there are several.
 kerberos_soap_check() {
-    local lab_dir="$1" admin_url="$2" http_addr="$3" exports code base
+    local lab_dir="$1" admin_url="$2" http_addr="$3" label="${4:-}" exports code base
+    local stage="kerberos${label:+ ($label)}" suffix="${label:+-${label##* }}"
     caller_port="${http_addr##*:}"
     base="http://$CONNECTOR_NAME:$caller_port"
-    if ! ensure_exchange_authorized "$admin_url"; then
-        record FAIL "kerberos: could not make sure Exchange Servers is authorized"
+    if ! ensure_exchange_authorized "$admin_url" "$label"; then
+        record FAIL "$stage: could not make sure Exchange Servers is authorized"
         return 0
     fi
     exports="$("$LAB_SH" kinit "$lab_dir" EXCH01 2>"$work/kinit.log")" || {
-        record FAIL "kerberos: lab.sh kinit EXCH01 failed (see logs/kinit.log)"
+        record FAIL "$stage: lab.sh kinit EXCH01 failed (see logs/kinit.log)"
         return 0
     }
     (
@@ -113,9 +115,9 @@ kerberos_soap_check() {
         code=000
         poll 30 "GetRmsoUri.aspx to answer 200" try_get_rmso_uri "$base" || true
         if [[ "$code" == 200 ]] && grep -q '^https://' "$work/getrmsouri.out"; then
-            echo "PASS  kerberos: GET /_wmcs/GetRmsoUri.aspx as EXCH01\$ -> 200 $(head -c 200 "$work/getrmsouri.out")"
+            echo "PASS  $stage: GET /_wmcs/GetRmsoUri.aspx as EXCH01\$ -> 200 $(head -c 200 "$work/getrmsouri.out")"
         else
-            echo "FAIL  kerberos: GET /_wmcs/GetRmsoUri.aspx as EXCH01\$ -> $code $(head -c 300 "$work/getrmsouri.out" 2>/dev/null | tr '\n' ' ')"
+            echo "FAIL  $stage: GET /_wmcs/GetRmsoUri.aspx as EXCH01\$ -> $code $(head -c 300 "$work/getrmsouri.out" 2>/dev/null | tr '\n' ' ')"
         fi
 
         # One SOAP call, relayed to the cloud stand-in. The list sync may lag the add by a
@@ -123,11 +125,11 @@ kerberos_soap_check() {
         soap_publish_request >"$work/publish-request.xml"
         code=000
         poll 30 "publish.asmx to answer 200" try_publish "$base" || true
-        cp -f "$work/publish.out" "$RMSC_ARTIFACTS/kerberos-publish-response.xml" 2>/dev/null || true
+        cp -f "$work/publish.out" "$RMSC_ARTIFACTS/kerberos-publish-response$suffix.xml" 2>/dev/null || true
         if [[ "$code" == 200 ]] && grep -q 'AcquireIssuanceLicenseResponse' "$work/publish.out"; then
-            echo "PASS  kerberos: POST /_wmcs/licensing/publish.asmx (AcquireIssuanceLicense) as EXCH01\$ -> 200"
+            echo "PASS  $stage: POST /_wmcs/licensing/publish.asmx (AcquireIssuanceLicense) as EXCH01\$ -> 200"
         else
-            echo "FAIL  kerberos: POST /_wmcs/licensing/publish.asmx as EXCH01\$ -> $code $(head -c 300 "$work/publish.out" 2>/dev/null | tr '\n' ' ')"
+            echo "FAIL  $stage: POST /_wmcs/licensing/publish.asmx as EXCH01\$ -> $code $(head -c 300 "$work/publish.out" 2>/dev/null | tr '\n' ' ')"
         fi
     ) >"$work/kerberos-results.txt"
     local line

@@ -22,6 +22,9 @@ export const config = {
   get setupCode() { return required('RMSC_SETUP_CODE'); },
   get standinUrl() { return (process.env.RMSC_STANDIN_URL || '').replace(/\/$/, ''); },
   get labDir() { return required('RMSC_LAB_DIR'); },
+  /** A second, fresh connector of the same tenant (pairing.test.mjs; run-e2e.sh starts it). */
+  get secondAdminUrl() { return required('RMSC_SECOND_ADMIN_URL').replace(/\/$/, ''); },
+  get secondSetupCode() { return required('RMSC_SECOND_SETUP_CODE'); },
   artifacts: process.env.RMSC_ARTIFACTS || path.join(HERE, '..', 'artifacts'),
   chromium: process.env.RMSC_CHROMIUM || '/usr/bin/chromium',
   adminUser: process.env.RMSC_ADMIN_USER || 'admin',
@@ -148,9 +151,9 @@ export async function waitForStatus(page, pattern, kind = null) {
   return locator.textContent();
 }
 
-/** Opens the admin site and signs in with the administrator account. */
-export async function signIn(page) {
-  await page.goto(`${config.adminUrl}/`);
+/** Opens the admin site (of `baseUrl`, default the first connector's) and signs in. */
+export async function signIn(page, baseUrl = config.adminUrl) {
+  await page.goto(`${baseUrl}/`);
   await waitForHeading(page, 'Sign in');
   await page.getByLabel('User name').fill(config.adminUser);
   await page.getByLabel('Password').fill(config.adminPassword);

@@ -5,6 +5,7 @@ import { badge, day, daysUntil, duration, facts, h, pageHeading, replace, sectio
 import { problemText } from './certificate.js';
 import { createSampler, drawChart } from './chart.js';
 import { ROLE_LABELS } from './authorized.js';
+import { pairingPanel } from './pairing.js';
 
 const STATS_EVERY_MS = 5000;
 const STATUS_EVERY_MS = 15000;
@@ -39,7 +40,13 @@ export function render(ctx, main) {
   const rateSummary = h('p', { 'aria-live': 'polite', class: 'rate-summary' }, 'Measuring…');
   const rateTable = h('div', {});
   const traffic = section('Requests by role and operation', rateSummary, canvas, legend, rateTable);
-  const appliances = card('Appliances of the tenant', 'Loading…');
+  // The appliance list and, below it, pairing: a list reload must not remove a code shown.
+  const applianceList = h('div', {}, 'Loading…');
+  const pairing = pairingPanel(ctx, { onJoined: () => loadAppliances().catch(() => {}) });
+  const appliances = {
+    el: section('Appliances of the tenant', applianceList, pairing.el),
+    set: (...nodes) => replace(applianceList, ...nodes),
+  };
   const events = card('Recent events', 'Loading…');
   const sampler = createSampler();
   const timers = [];
@@ -148,12 +155,14 @@ export function render(ctx, main) {
     refreshStatus();
     loadAppliances().catch(() => {});
     loadEvents().catch(() => {});
+    pairing.refresh();
   }, STATUS_EVERY_MS));
   const onResize = () => drawChart(canvas, sampler.history);
   window.addEventListener('resize', onResize);
   return () => {
     // clearInterval also clears timeouts: both share one id pool.
     timers.forEach((t) => window.clearInterval(t));
+    pairing.stop();
     window.removeEventListener('resize', onResize);
   };
 }
