@@ -4,6 +4,7 @@
   admin_flow.py probe URL                 -> prints "present" or "absent"
   admin_flow.py setup URL SETUP_CODE      -> first-run setup, cloud sign-in, registration
   admin_flow.py check URL                 -> after a reboot: still set up and registered
+  admin_flow.py kerberos URL KEYTAB SID   -> keytab upload, the group SID authorized (exchange)
 Exits non-zero with the API's error on failure."""
 import http.cookiejar
 import json
@@ -49,6 +50,21 @@ class Api:
             except json.JSONDecodeError:
                 return error.code, {"error": "non_json", "message": text[:200]}
 
+    def upload(self, path: str, data: bytes):
+        request = urllib.request.Request(self.base + path, data=data, method="PUT")
+        request.add_header("content-type", "application/octet-stream")
+        request.add_header("x-csrf-token", self.csrf)
+        try:
+            with self.opener.open(request, timeout=60) as response:
+                return json.loads(response.read().decode() or "null")
+        except urllib.error.HTTPError as error:
+            raise SystemExit(f"PUT {path}: {error.code} {error.read().decode()[:300]}")
+
+    def login(self):
+        answer = self.must("POST", "/api/v1/session",
+                           {"username": ADMIN_USER, "password": ADMIN_PASSWORD})
+        self.csrf = answer.get("csrf_token", "")
+
     def must(self, method: str, path: str, body=None):
         status, answer = self.call(method, path, body)
         if status >= 300:
@@ -79,14 +95,24 @@ def main() -> int:
         session = api.must("GET", "/api/v1/session")
         if session.get("state") == "setup_required":
             raise SystemExit("the admin password was lost: setup is required again")
-        answer = api.must("POST", "/api/v1/session",
-                          {"username": ADMIN_USER, "password": ADMIN_PASSWORD})
-        api.csrf = answer.get("csrf_token", "")
+        api.login()
         status = api.must("GET", "/api/v1/status")
         text = json.dumps(status)
         if CONNECTOR_NAME not in text:
             raise SystemExit(f"registration lost after reboot: {text[:300]}")
         print("kept: signed in again and still registered")
+        return 0
+    if action == "kerberos":
+        keytab, sid = sys.argv[3], sys.argv[4]
+        api.login()
+        with open(keytab, "rb") as f:
+            status = api.upload("/api/v1/keytab", f.read())
+        if not status.get("active"):
+            raise SystemExit(f"keytab stored but not active: {status}")
+        api.must("POST", "/api/v1/authorized", {
+            "account": "CONTOSO\\Exchange Servers", "sid": sid, "kind": "group",
+            "role": "exchange"})
+        print(f"keytab {status.get('principal')} kvno {status.get('kvno')}; Exchange Servers authorized")
         return 0
     raise SystemExit(f"unknown action {action}")
 
