@@ -42,6 +42,8 @@ pub(crate) struct ActivePairing {
 /// An appliance that joined with a code of this one.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct JoinedAppliance {
+    /// The joining appliance's name as it gave it.
+    pub appliance_name: String,
     pub requested_by: String,
     pub joined_at: i64,
 }
@@ -257,6 +259,7 @@ impl Admin {
                     joined.insert(
                         0,
                         JoinedAppliance {
+                            appliance_name: record.request.appliance_name.clone(),
                             requested_by: record.requested_by.clone(),
                             joined_at: unix_now(),
                         },
@@ -267,8 +270,8 @@ impl Admin {
                     .record(
                         EventId::AdminAction,
                         format!(
-                            "An appliance joined this connector with the pairing code {created_by} created (request filed by {}).",
-                            record.requested_by
+                            "The appliance {} joined this connector with the pairing code {created_by} created (request filed by {}).",
+                            record.request.appliance_name, record.requested_by
                         ),
                         &[
                             ("actor", created_by.as_str()),
@@ -318,6 +321,7 @@ impl Admin {
         let request = JoinRequest {
             public_key: B64.encode(public),
             proof: B64.encode(rmsc_pairing::join_proof(&keys, &public)),
+            appliance_name: self.config.appliance_name.clone(),
         };
         let control = self.cloud.control();
         control

@@ -445,6 +445,9 @@ pub struct JoinRequest {
     pub public_key: String,
     /// HMAC-SHA256, under the code's MAC key, of `"join\0" || public_key`.
     pub proof: String,
+    /// The joining appliance's name, for the administrator's list (not authenticated).
+    #[serde(default)]
+    pub appliance_name: String,
 }
 
 /// The answer of the appliance showing the pairing code: the group key and connector name,

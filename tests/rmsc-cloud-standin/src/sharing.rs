@@ -117,6 +117,9 @@ pub async fn file_request(
     if let Err(r) = check_b64("proof", &request.proof, 32, 0) {
         return invalid_request(r);
     }
+    if request.appliance_name.len() > 253 || request.appliance_name.chars().any(char::is_control) {
+        return invalid_request("appliance_name must be a host name");
+    }
     let record = JoinRecord {
         request_id: id.clone(),
         requested_by: who.audit_name(),

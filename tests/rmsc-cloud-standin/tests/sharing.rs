@@ -29,6 +29,7 @@ async fn a_join_request_is_filed_by_an_administrator_and_answered_once_by_a_conn
     let request = JoinRequest {
         public_key: KEY32.into(),
         proof: KEY32.into(),
+        appliance_name: "appliance-2".into(),
     };
     assert_eq!(
         joiner
@@ -40,6 +41,7 @@ async fn a_join_request_is_filed_by_an_administrator_and_answered_once_by_a_conn
     let bad = JoinRequest {
         public_key: "not base64!".into(),
         proof: KEY32.into(),
+        appliance_name: String::new(),
     };
     let refused = joiner
         .json(Method::PUT, &join_path(), &[("authorization", &auth)], &bad)

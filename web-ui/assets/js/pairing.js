@@ -143,7 +143,7 @@ export function pairingPanel(ctx, { onJoined = () => {} } = {}) {
       hideOffer();
       if (joined.length > joinedBefore) {
         const last = joined[joined.length - 1];
-        status.ok(`An appliance joined this connector${last && last.requested_by ? ` (${last.requested_by})` : ''}.`);
+        status.ok(`An appliance joined this connector${last && (last.appliance_name || last.requested_by) ? ` (${last.appliance_name || last.requested_by})` : ''}.`);
         ctx.announce('An appliance joined.');
         onJoined();
       } else {
