@@ -7,9 +7,18 @@
 # inside a network namespace.
 #
 # Usage: tests/demo.sh [STATE_DIR]   (default: ./lab-state)
+#        tests/demo.sh --pair [STATE_DIR]   two appliances behind HAProxy on one virtual
+#        address (B joined to A with a pairing code), the Samba DC and simulated Exchange,
+#        SharePoint and file-server callers: tests/pair/demo.sh (root, HAProxy)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$(pwd)"
+if [ "${1:-}" = "--pair" ]; then
+    shift
+    echo "== building (release)"
+    cargo build --release --locked -p rmsc-cloud-standin -p rmsc-connectord
+    exec tests/pair/demo.sh "$@"
+fi
 state="$(mkdir -p "${1:-lab-state}" && cd "${1:-lab-state}" && pwd)"
 export CARGO_TERM_COLOR=never
 
