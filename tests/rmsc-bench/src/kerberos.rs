@@ -15,8 +15,8 @@ use rmsc_e2e::ad::{AdLab, AD_CONNECTOR_NAME};
 use rmsc_e2e::Lab;
 
 use crate::conn::{any_server_tls, Caller, Kerberos};
+use crate::daemon::{spawn_daemon, Daemon};
 use crate::load::{Pace, Stats};
-use crate::setup::{spawn_daemon, Daemon};
 use crate::workloads::{keep_alive, new_connection_per_call};
 
 /// Starts a Kerberos connector against the AD lab and runs K1 and K2; returns markdown.

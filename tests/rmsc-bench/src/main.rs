@@ -5,11 +5,13 @@
 //! (issue 7; see tests/peers/README.md).
 
 mod compare;
-mod compare_report;
 mod conn;
+mod daemon;
+mod hold;
 mod kerberos;
 mod load;
 mod peers;
+mod placement;
 mod procs;
 mod report;
 mod setup;
@@ -27,6 +29,7 @@ use rmsc_e2e::{identity, Lab, EXCH01, EXCHANGE_GROUP_SID};
 use rmsc_soap::{find_endpoint, Operation, SoapVersion};
 
 use crate::load::{run, Pace, Target};
+use crate::placement::{PinMode, Placement};
 use crate::report::{Measured, Row};
 
 const ENDPOINT: &str = "certification/ServerCertification.asmx";
@@ -70,6 +73,31 @@ enum Command {
         /// Seconds W4 may spend opening them, per target.
         #[arg(long, default_value_t = 120)]
         w4_deadline_secs: u64,
+        /// Pin each server to CPUs of its own and the load generator with the stand-in to
+        /// the others; `auto` pins when this process may use at least two CPUs.
+        #[arg(long, value_enum, default_value = "auto")]
+        pin: PinMode,
+    },
+    /// The connector alone holding N idle authenticated TLS connections, optionally under a
+    /// heap profiler (W4 on its own, to see where its per-connection memory goes).
+    Hold {
+        /// A running AD lab (tests/lab/lab.sh up DIR); defaults to $RMSC_LAB_DIR.
+        #[arg(long, env = "RMSC_LAB_DIR")]
+        lab: std::path::PathBuf,
+        #[arg(long, default_value_t = 1000)]
+        connections: usize,
+        /// Command line to start the daemon under, e.g. `--wrap heaptrack --wrap -o --wrap FILE`.
+        #[arg(long = "wrap", allow_hyphen_values = true)]
+        wrapper: Vec<String>,
+        /// Extra environment for the daemon, NAME=VALUE (repeatable).
+        #[arg(long)]
+        env: Vec<String>,
+        /// Seconds to keep the connections once open.
+        #[arg(long, default_value_t = 2)]
+        hold_secs: u64,
+        /// Seconds the connections may take to open.
+        #[arg(long, default_value_t = 300)]
+        deadline_secs: u64,
     },
 }
 
@@ -101,44 +129,89 @@ fn soap_headers(op: &Operation) -> anyhow::Result<Vec<(HeaderName, HeaderValue)>
     Ok(headers)
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // `compare` pins this process before the runtime starts, so that every thread of it (the
+    // load generator's, the stand-in's, GSSAPI's blocking ones) inherits the CPU set and tokio
+    // sizes its worker pool by it.
+    let placement = match &args.command {
+        Some(Command::Compare { pin, .. }) => Placement::plan(*pin)?,
+        _ => Placement::plan(PinMode::Off)?,
+    };
+    placement.pin_bench()?;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("runtime")?
+        .block_on(run_command(args, placement))
+}
+
+async fn run_command(args: Args, placement: Placement) -> anyhow::Result<()> {
     let duration = Duration::from_secs(args.seconds.max(1));
     let op = find_endpoint(ENDPOINT)
         .and_then(|e| e.operation("Certify"))
         .context("Certify operation on the certification endpoint")?;
-    if let Some(Command::Compare {
-        lab,
-        seconds,
-        out,
-        w4_connections,
-        w4_deadline_secs,
-    }) = args.command
-    {
-        let options = compare::Options {
+    match args.command {
+        Some(Command::Compare {
             lab,
             seconds,
             out,
             w4_connections,
-            w4_deadline: Duration::from_secs(w4_deadline_secs),
-        };
-        let table = compare::run(
-            options,
-            soap_headers(op)?,
-            padded_request(op, 4 * 1024),
-            padded_request(op, 64 * 1024),
-            ENDPOINT,
-        )
-        .await?;
-        println!("{table}");
-        return Ok(());
+            w4_deadline_secs,
+            pin: _,
+        }) => {
+            let options = compare::Options {
+                lab,
+                seconds,
+                out,
+                w4_connections,
+                w4_deadline: Duration::from_secs(w4_deadline_secs),
+                placement,
+            };
+            let table = compare::run(
+                options,
+                soap_headers(op)?,
+                padded_request(op, 4 * 1024),
+                padded_request(op, 64 * 1024),
+                ENDPOINT,
+            )
+            .await?;
+            println!("{table}");
+            return Ok(());
+        }
+        Some(Command::Hold {
+            lab,
+            connections,
+            wrapper,
+            env,
+            hold_secs,
+            deadline_secs,
+        }) => {
+            let options = hold::Options {
+                lab,
+                connections,
+                wrapper,
+                env,
+                hold: Duration::from_secs(hold_secs),
+                deadline: Duration::from_secs(deadline_secs),
+            };
+            let text = hold::run(
+                options,
+                soap_headers(op)?,
+                padded_request(op, 4 * 1024),
+                ENDPOINT,
+            )
+            .await?;
+            println!("{text}");
+            return Ok(());
+        }
+        None => {}
     }
     let lab = Lab::start().await.context("stand-in")?;
     let (direct_client, relay_url) = setup::direct_client(&lab, CONNECTIONS)
         .await
         .context("direct registration")?;
-    let daemon = setup::start_daemon(&lab)
+    let daemon = daemon::start_daemon(&lab)
         .await
         .context("connector daemon")?;
     // Idle memory: after set-up, before any caller traffic.

@@ -16,6 +16,7 @@ use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::{Pid, User};
 use rmsc_e2e::ad::{AdLab, AD_CONNECTOR_NAME};
 
+use crate::placement::{command_on, Cpus};
 use crate::procs::Server;
 
 const NGINX_TEMPLATE: &str = include_str!("../../peers/nginx.conf.in");
@@ -203,8 +204,13 @@ fn spawn(
 }
 
 /// nginx: TLS termination and relay, no caller authentication. `nofile` is the descriptor
-/// limit its workers may use.
-pub fn start_nginx(up: &Upstream, caller: &CallerHeaders, nofile: u64) -> anyhow::Result<Peer> {
+/// limit its workers may use; `cpus` where it runs (`worker_processes auto` counts them).
+pub fn start_nginx(
+    up: &Upstream,
+    caller: &CallerHeaders,
+    nofile: u64,
+    cpus: Option<&Cpus>,
+) -> anyhow::Result<Peer> {
     let dir = peer_dir("rmsc-bench-nginx-", up)?;
     let port = free_port()?;
     let config = fill(
@@ -230,7 +236,7 @@ pub fn start_nginx(up: &Upstream, caller: &CallerHeaders, nofile: u64) -> anyhow
         ],
     )?;
     let path = write(dir.path(), "nginx.conf", &config, 0o644)?;
-    let mut command = Command::new("/usr/sbin/nginx");
+    let mut command = command_on("/usr/sbin/nginx", cpus);
     command
         .arg("-p")
         .arg(dir.path())
@@ -242,8 +248,14 @@ pub fn start_nginx(up: &Upstream, caller: &CallerHeaders, nofile: u64) -> anyhow
 }
 
 /// Apache httpd: TLS, Kerberos with the lab's connector keytab, `Require ldap-group` against
-/// the lab's DC (nested groups followed), relay with the upstream credentials.
-pub fn start_apache(up: &Upstream, caller: &CallerHeaders, ad: &AdLab) -> anyhow::Result<Peer> {
+/// the lab's DC (nested groups followed), relay with the upstream credentials; on `cpus` when
+/// given.
+pub fn start_apache(
+    up: &Upstream,
+    caller: &CallerHeaders,
+    ad: &AdLab,
+    cpus: Option<&Cpus>,
+) -> anyhow::Result<Peer> {
     let dir = peer_dir("rmsc-bench-apache-", up)?;
     let port = free_port()?;
     let www = User::from_name("www-data")?.context("no www-data user")?;
@@ -305,8 +317,8 @@ pub fn start_apache(up: &Upstream, caller: &CallerHeaders, ad: &AdLab) -> anyhow
     )?;
     // Holds the bind password: readable by root (the parent reads it) only.
     let path = write(dir.path(), "apache2.conf", &config, 0o600)?;
-    // unshare and sh exec, so the pid the benchmark sees is Apache's parent.
-    let mut command = Command::new("unshare");
+    // taskset, unshare and sh exec, so the pid the benchmark sees is Apache's parent.
+    let mut command = command_on("unshare", cpus);
     command
         .args(["--mount", "--propagation", "private", "sh", "-c"])
         .arg(r#"mount --bind "$1" /etc/hosts && exec /usr/sbin/apache2 -f "$2" -DFOREGROUND"#)

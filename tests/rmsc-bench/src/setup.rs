@@ -1,11 +1,7 @@
-//! Brings up what the benchmark measures: the cloud stand-in in this process, the connector as
-//! a separate process (so its CPU and memory are its own), and a second connector registration
-//! used to call the stand-in directly with mutual TLS.
+//! What the benchmark needs besides the daemon (`daemon.rs`): TLS client configurations, a
+//! second connector registration used to call the stand-in directly with mutual TLS, and the
+//! caller headers the connector would add.
 
-use std::io::BufRead;
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use anyhow::{anyhow, Context};
@@ -13,99 +9,11 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::header::{HeaderName, HeaderValue};
 use rmsc_contract::{caller_headers, RegisterRequest, RegisterResponse, TokenResponse};
-use rmsc_e2e::{Connector, Lab, ADMIN, ADMIN_PASSWORD, EXCH01, EXCHANGE_GROUP_SID};
+use rmsc_e2e::{Lab, ADMIN, ADMIN_PASSWORD, EXCH01, EXCHANGE_GROUP_SID};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::load::{http_client, HttpClient};
-
-/// The connector daemon running as a child process; killed when dropped.
-pub struct Daemon {
-    pub child: Child,
-    pub connector: Connector,
-    /// The HTTPS caller listener.
-    pub https: Option<SocketAddr>,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        // The benchmark owns this child; a failed kill means it already exited.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The e2e daemon binary, expected next to this benchmark's own binary.
-fn daemon_path() -> anyhow::Result<PathBuf> {
-    let me = std::env::current_exe().context("current exe")?;
-    let path = me.with_file_name("rmsc-e2e-daemon");
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(anyhow!(
-            "{} not found: run `cargo build --release -p rmsc-e2e --bins` first",
-            path.display()
-        ))
-    }
-}
-
-/// Starts the daemon with the lab's configuration, sets it up and authorizes the test callers.
-pub async fn start_daemon(lab: &Lab) -> anyhow::Result<Daemon> {
-    let daemon = spawn_daemon(lab, &lab.config_text(""), &[]).await?;
-    daemon
-        .connector
-        .authorize_defaults()
-        .await
-        .context("authorize")?;
-    Ok(daemon)
-}
-
-/// Starts the daemon with `config` (TOML) and extra environment, and registers it.
-pub async fn spawn_daemon(
-    lab: &Lab,
-    config: &str,
-    env: &[(&str, String)],
-) -> anyhow::Result<Daemon> {
-    let config_path = lab.dir.path().join("connector.toml");
-    std::fs::write(&config_path, config).context("write config")?;
-    let mut child = Command::new(daemon_path()?)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .args(["serve", "--config"])
-        .arg(&config_path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("spawn daemon")?;
-    let stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| anyhow!("daemon stdout"))?;
-    let mut reader = std::io::BufReader::new(stdout);
-    let mut line = String::new();
-    reader.read_line(&mut line).context("listening line")?;
-    // Keep draining stdout so the daemon never blocks on a full pipe.
-    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    let listening: serde_json::Value =
-        serde_json::from_str(&line).with_context(|| format!("listening line {line:?}"))?;
-    let addr = |key: &str| -> anyhow::Result<SocketAddr> {
-        let v = &listening["listening"][key];
-        let first = v.as_array().and_then(|a| a.first()).unwrap_or(v);
-        first
-            .as_str()
-            .ok_or_else(|| anyhow!("no {key} address in {line:?}"))?
-            .parse()
-            .context("socket address")
-    };
-    let connector = Connector::from_addresses(None, addr("http")?, addr("ops")?, &lab.socket());
-    let https = addr("https").ok();
-    let daemon = Daemon {
-        child,
-        connector,
-        https,
-    };
-    daemon.connector.set_up().await.context("set up")?;
-    Ok(daemon)
-}
 
 /// The resident set size of a process, in KiB.
 pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {

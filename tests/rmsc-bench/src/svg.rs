@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::compare_report::{Report, Workload, TARGETS};
+use crate::compare::report::{Report, Workload, TARGETS};
 
 const WIDTH: f64 = 960.0;
 const HEIGHT: f64 = 440.0;
@@ -186,7 +186,7 @@ pub fn plot(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare_report::{Measurement, ServerMemory};
+    use crate::compare::report::{Measurement, ServerMemory};
     use crate::load::Stats;
 
     #[test]
@@ -213,6 +213,8 @@ mod tests {
             seconds: 1,
             connections: 64,
             w3_workers: 16,
+            placement: String::new(),
+            observed: Vec::new(),
         };
         let svg = plot(&report);
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
