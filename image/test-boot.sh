@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Boot test of the appliance image: builds it if needed, checks every output format, then
 # boots the qcow2 (on a 64 GiB copy-on-write disk) with UEFI (OVMF), reboots it from the
-# console menu, and boots the same disk again with legacy BIOS (SeaBIOS). From the host it
-# checks /healthz through port forwards, the admin API and registration against the cloud
-# stand-in, that /data survives reboots and has grown, and the idle memory. Prints a table.
+# console menu and then through the admin API, and boots the same disk again with legacy
+# BIOS (SeaBIOS). From the host it checks /healthz through port forwards, the admin API and
+# registration against the cloud stand-in, that /data survives reboots and has grown, and the
+# idle memory. Prints a table.
 #
 # Usage: image/test-boot.sh [OUTDIR]   (default: target/image; RMSC_REBUILD=1 forces a build)
 #   RMSC_STANDIN=path   the stand-in binary (default: built with cargo)
@@ -108,6 +109,9 @@ https = ["0.0.0.0:443"]
 
 [ops]
 listen = "127.0.0.1:9464"
+
+[system]
+helper_socket = "/run/rmsc-system/system.sock"
 TOML
 cp "$tmp/standin/ca.pem" "$tmp/seed/cloud-ca.pem"
 printf 'MODE=dhcp\nHOSTNAME=rmsconnector\nNTP=""\n' > "$tmp/seed/network.env"
@@ -265,6 +269,38 @@ soap_relay_check() {
     fi
 }
 
+# api_reboot LOG: a reboot asked for through the admin API (the daemon, unprivileged, asks
+# the root system helper, which asks init): the VM goes down, comes back with its
+# configuration, and the boot counter on /data moved on.
+api_reboot() {
+    local log=$1 before started status boots
+    echo "== reboot through the admin API"
+    if [ "$admin_api" != present ]; then
+        skip "reboot through the admin API: no admin API in this build"
+        return 0
+    fi
+    status=$(console_status "$log") || true
+    before=$(status_value "boots" "$status")
+    if ! python3 "$here/test/admin_flow.py" reboot "https://127.0.0.1:$port_admin"; then
+        fail "admin API reboot request"
+        return 0
+    fi
+    poll 60 bash -c "! curl -sf http://127.0.0.1:$port_http/healthz" ||
+        { fail "did not go down after the admin API reboot"; return 0; }
+    started=$(date +%s)
+    if poll 300 curl -sf "http://127.0.0.1:$port_http/healthz"; then
+        pass "back after the admin API reboot ($(($(date +%s) - started)) s)"
+        row "UEFI API reboot-to-ready" "$(($(date +%s) - started)) s"
+        admin_checks check "$log"
+        status=$(console_status "$log") || true
+        boots=$(status_value "boots" "$status")
+        [ -n "$before" ] && [ "$boots" = $((before + 1)) ] &&
+            pass "admin API reboot kept /data (boot $boots)" || fail "boot count ${boots:-?} after the admin API reboot (before: ${before:-?})"
+    else
+        fail "not back after the admin API reboot"
+    fi
+}
+
 echo "== boot 1: UEFI on a 64 GiB disk"
 if boot uefi "$tmp/serial-uefi.log"; then
     pass "UEFI boot: /healthz answers after ${result#* } s (${result%% *})"
@@ -298,6 +334,7 @@ if boot uefi "$tmp/serial-uefi.log"; then
     else
         fail "not back after reboot"
     fi
+    api_reboot "$tmp/serial-uefi.log"
     stop_vm
 else
     fail "UEFI boot: /healthz did not answer; serial log: $tmp/serial-uefi.log"

@@ -5,6 +5,7 @@
   admin_flow.py setup URL SETUP_CODE      -> first-run setup, cloud sign-in, registration
   admin_flow.py check URL                 -> after a reboot: still set up and registered
   admin_flow.py kerberos URL KEYTAB SID   -> keytab upload, the group SID authorized (exchange)
+  admin_flow.py reboot URL                -> sign in and ask the appliance to restart (202)
 Exits non-zero with the API's error on failure."""
 import http.cookiejar
 import json
@@ -113,6 +114,13 @@ def main() -> int:
             "account": "CONTOSO\\Exchange Servers", "sid": sid, "kind": "group",
             "role": "exchange"})
         print(f"keytab {status.get('principal')} kvno {status.get('kvno')}; Exchange Servers authorized")
+        return 0
+    if action == "reboot":
+        api.login()
+        status, answer = api.call("POST", "/api/v1/maintenance/reboot")
+        if status != 202:
+            raise SystemExit(f"POST /api/v1/maintenance/reboot: {status} {answer}")
+        print("reboot accepted (202)")
         return 0
     raise SystemExit(f"unknown action {action}")
 

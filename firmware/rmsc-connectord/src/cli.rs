@@ -4,7 +4,8 @@
 use crate::config::Config;
 use anyhow::{anyhow, bail, Context};
 use bytes::Bytes;
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
@@ -92,6 +93,16 @@ enum Command {
         #[command(subcommand)]
         action: AdminAction,
     },
+    /// Run the privileged system helper (root, on the appliance) on the socket given with
+    /// --socket: the daemon asks it for network changes, reboot, power-off, factory reset.
+    SystemHelper {
+        /// The daemon's user and group: allowed to connect, and the socket's group.
+        #[arg(long, default_value = "rmsc")]
+        group: String,
+        /// The data partition's mount point (network settings, the factory-reset marker).
+        #[arg(long, default_value = "/data")]
+        data_dir: PathBuf,
+    },
     /// Show recent events, newest first.
     Events {
         #[arg(long)]
@@ -159,7 +170,13 @@ enum AuthorizeAction {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Command::SystemHelper { group, data_dir } = &cli.command {
+        // --socket defaults to the admin socket: the helper must be told its own.
+        let given = matches.value_source("socket") == Some(ValueSource::CommandLine);
+        return system_helper(given.then_some(cli.socket.as_path()), group, data_dir);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -187,6 +204,32 @@ pub fn main() -> ExitCode {
         }
         Err(error) => {
             eprintln!("error: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Runs the privileged system helper until the process is stopped (init respawns it).
+fn system_helper(
+    socket: Option<&std::path::Path>,
+    group: &str,
+    data_dir: &std::path::Path,
+) -> ExitCode {
+    use rmsc_system::helper::{serve_system_helper, service_account, SystemOps};
+    let Some(socket) = socket else {
+        eprintln!("error: give the helper's socket with --socket PATH");
+        return ExitCode::from(2);
+    };
+    init_tracing();
+    let result = service_account(group).and_then(|(uid, gid)| {
+        // Root (the console tools) and the daemon's user; nobody else.
+        let ops = SystemOps::appliance(data_dir.to_owned());
+        serve_system_helper(socket.to_owned(), Some(gid), vec![0, uid], ops)
+    });
+    match result {
+        Ok(never) => match never {},
+        Err(error) => {
+            eprintln!("error: system helper: {error}");
             ExitCode::from(1)
         }
     }
@@ -378,7 +421,9 @@ async fn admin_command(socket: &std::path::Path, command: Command) -> anyhow::Re
                     .await?,
             )
         }
-        Command::Serve { .. } | Command::CheckConfig { .. } => unreachable!("handled by main"),
+        Command::Serve { .. } | Command::CheckConfig { .. } | Command::SystemHelper { .. } => {
+            unreachable!("handled by main")
+        }
     }
     Ok(())
 }

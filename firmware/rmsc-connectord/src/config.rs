@@ -72,6 +72,17 @@ pub struct Config {
     pub admin: AdminWebConfig,
     #[serde(default)]
     pub directory: DirectoryConfig,
+    #[serde(default)]
+    pub system: SystemConfig,
+}
+
+/// How system actions (network, reboot, shutdown, factory reset) reach the operating system.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SystemConfig {
+    /// The privileged system helper's socket (`rmsconnector system-helper`); absent, the
+    /// actions are only recorded (development hosts).
+    pub helper_socket: Option<PathBuf>,
 }
 
 /// The directory (Active Directory over LDAP) the admin UI searches for accounts and groups.
@@ -369,6 +380,15 @@ impl Config {
                 format!("{bad:?} is not an ldap://<domain controller> URL"),
             ));
         }
+        if let Some(socket) = &self.system.helper_socket {
+            // sun_path holds 108 bytes including the terminating NUL.
+            if !socket.is_absolute() || socket.as_os_str().len() > 107 {
+                return Err(invalid(
+                    "system.helper_socket",
+                    "must be an absolute path of at most 107 bytes",
+                ));
+            }
+        }
         if !(1..=1024).contains(&self.kerberos.max_concurrent) {
             return Err(invalid(
                 "kerberos.max_concurrent",
@@ -396,3 +416,30 @@ impl Config {
 #[cfg(test)]
 #[path = "config_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+mod system_tests {
+    use super::*;
+
+    const MINIMAL: &str = "data_dir = \"/tmp/x\"\ncloud_url = \"https://127.0.0.1:1\"\n";
+
+    #[test]
+    fn the_system_helper_socket_is_optional_and_checked() {
+        let none = Config::from_toml(MINIMAL).expect("valid");
+        assert!(none.system.helper_socket.is_none());
+        let set = Config::from_toml(&format!(
+            "{MINIMAL}[system]\nhelper_socket = \"/run/rmsc-system/system.sock\"\n"
+        ))
+        .expect("valid");
+        assert_eq!(
+            set.system.helper_socket.as_deref(),
+            Some(std::path::Path::new("/run/rmsc-system/system.sock"))
+        );
+        for bad in ["\"system.sock\"", &format!("\"/{}\"", "x".repeat(120))] {
+            let error = Config::from_toml(&format!("{MINIMAL}[system]\nhelper_socket = {bad}\n"))
+                .expect_err(bad)
+                .to_string();
+            assert!(error.contains("system.helper_socket"), "{error}");
+        }
+    }
+}

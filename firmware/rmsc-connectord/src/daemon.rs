@@ -8,11 +8,15 @@ use crate::config::Config;
 use anyhow::Context;
 use axum::routing::get;
 use axum::Router;
-use rmsc_admin::{Admin, AdminConfig, ApplianceControl, KerberosControl, RecordingSystem};
+use rmsc_admin::{
+    AddressMode, Admin, AdminConfig, ApplianceControl, EraseOutcome, KerberosControl,
+    NetworkSettings, RecordingSystem, SystemControl, SystemError,
+};
 use rmsc_cloud::{Cloud, CloudOptions, ListSync, SyncOptions};
 use rmsc_identity::IdentitySource;
 use rmsc_relay::{serve_callers, CallerListener, Readiness, RelayState};
 use rmsc_store::{OpenOutcome, Store};
+use rmsc_system::helper::{NetworkMode, NetworkRequest, SystemHelperClient};
 use rmsc_telemetry::{EventId, Events, Metrics};
 use serde::Serialize;
 use std::net::SocketAddr;
@@ -230,10 +234,19 @@ pub async fn run(config: Config) -> anyhow::Result<Running> {
             version: VERSION.to_owned(),
         },
     );
-    // No system integration yet: the appliance image will provide the real SystemControl;
-    // until then network changes, reboots and erasing are recorded only.
-    tracing::warn!("system actions (network, reboot, shutdown, factory reset) are recorded, not performed, on this host");
-    let mut appliance = ApplianceControl::new(Arc::new(RecordingSystem::new()), metrics.clone());
+    // On the appliance a privileged helper carries out system actions; without one (a
+    // development host) network changes, reboots and erasing are recorded only.
+    let system: Arc<dyn SystemControl> = match &config.system.helper_socket {
+        Some(socket) => {
+            tracing::info!(socket = %socket.display(), "system actions go through the system helper");
+            Arc::new(HelperSystem(SystemHelperClient::new(socket.clone())))
+        }
+        None => {
+            tracing::warn!("system actions (network, reboot, shutdown, factory reset) are recorded, not performed, on this host");
+            Arc::new(RecordingSystem::new())
+        }
+    };
+    let mut appliance = ApplianceControl::new(system, metrics.clone());
     if let Some(live) = caller_certificate {
         appliance = appliance.with_caller_certificate(live);
     }
@@ -407,5 +420,41 @@ fn admin_url(bound: std::net::SocketAddr) -> String {
             format!("https://[{host}]:{}/", bound.port())
         }
         _ => format!("https://{host}:{}/", bound.port()),
+    }
+}
+
+/// [`SystemControl`] through the privileged system helper (`rmsconnector system-helper`).
+struct HelperSystem(SystemHelperClient);
+
+fn helper_failed(error: rmsc_system::helper::HelperError) -> SystemError {
+    SystemError(error.to_string())
+}
+
+impl SystemControl for HelperSystem {
+    fn apply_network(&self, s: &NetworkSettings) -> Result<(), SystemError> {
+        let request = NetworkRequest {
+            mode: match s.mode {
+                AddressMode::Dhcp => NetworkMode::Dhcp,
+                AddressMode::Static => NetworkMode::Static,
+            },
+            address: s.address.clone(),
+            prefix: s.prefix,
+            gateway: s.gateway.clone(),
+            dns: s.dns.clone(),
+            hostname: s.hostname.clone(),
+            ntp: s.ntp.clone(),
+        };
+        self.0.apply_network(&request).map_err(helper_failed)
+    }
+    fn reboot(&self) -> Result<(), SystemError> {
+        self.0.reboot().map_err(helper_failed)
+    }
+    fn shutdown(&self) -> Result<(), SystemError> {
+        self.0.shutdown().map_err(helper_failed)
+    }
+    fn erase_data_partition(&self) -> Result<EraseOutcome, SystemError> {
+        // The helper leaves the marker data-mount formats the partition on, and reboots.
+        self.0.erase_data().map_err(helper_failed)?;
+        Ok(EraseOutcome::Scheduled)
     }
 }

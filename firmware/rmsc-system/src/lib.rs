@@ -1,6 +1,9 @@
 //! The system layer: the only crate that makes system calls (through `nix`) or waits for
-//! process signals. The appliance's privileged operations (network, time, reboot) will live
-//! here behind narrow functions; today it provides signals, host facts and file modes.
+//! process signals: signals, host facts, file modes, and the privileged [`helper`] through
+//! which the unprivileged daemon asks for network changes, reboot, power-off and a factory
+//! reset.
+
+pub mod helper;
 
 use std::io;
 use std::os::unix::fs::PermissionsExt;

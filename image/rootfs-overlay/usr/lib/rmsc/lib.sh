@@ -54,6 +54,17 @@ network_setting() {
     echo ""
 }
 
+# Sets the host name and the 127.0.1.1 line of /run/hosts (rcS writes the first version).
+apply_hostname() {
+    hostname "$1"
+    echo "$1" > /run/hostname
+    {
+        cat /etc/hosts.base
+        [ -r "$SETTINGS/hosts" ] && cat "$SETTINGS/hosts"
+        printf '127.0.1.1\t%s\n' "$1"
+    } > /run/hosts.new && mv /run/hosts.new /run/hosts
+}
+
 first_nic() {
     for path in /sys/class/net/*; do
         nic=${path##*/}
