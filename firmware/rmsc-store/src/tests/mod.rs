@@ -32,8 +32,23 @@ pub(crate) fn sample_registration() -> Registration {
 }
 
 pub(crate) fn open(dir: &Path) -> Store {
-    let (store, _) = Store::open(dir).expect("open store");
+    let (store, _) = reopen(dir).expect("open store");
     store
+}
+
+/// Opens a store that this process just closed. sled releases its file lock only when the
+/// last reference to the database drops, and its flusher thread may still hold one for a
+/// moment after the handle is gone (seen under load): poll, with a deadline.
+pub(crate) fn reopen(dir: &Path) -> Result<(Store, crate::OpenOutcome), crate::StoreError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match Store::open(dir) {
+            Err(crate::StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
 }
 
 pub(crate) fn open_small(dir: &Path, event_capacity: usize) -> Store {

@@ -13,7 +13,7 @@ async fn a_new_store_is_created_then_reopened() {
     assert_eq!(store.data_dir(), dir.path());
     assert!(store.registration().expect("read").is_none());
     drop(store);
-    let (_store, outcome) = Store::open(dir.path()).expect("reopen");
+    let (_store, outcome) = reopen(dir.path()).expect("reopen");
     assert_eq!(outcome, OpenOutcome::Opened);
 }
 

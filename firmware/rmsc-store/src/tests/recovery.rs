@@ -50,7 +50,7 @@ async fn garbage_sled_files_are_set_aside_and_the_registration_restored() {
     overwrite_with_garbage(&store_dir.join("conf"));
     overwrite_with_garbage(&store_dir.join("db"));
 
-    let (store, outcome) = Store::open(dir.path()).expect("open recovers");
+    let (store, outcome) = reopen(dir.path()).expect("open recovers");
     let (set_aside, reason, restored) = expect_recovered(outcome);
     assert!(restored, "{reason}");
     assert!(set_aside.is_dir());
@@ -73,7 +73,7 @@ async fn garbage_sled_files_are_set_aside_and_the_registration_restored() {
     // Not part of the recovery copy: secrets are re-provisioned, the list re-synced.
     assert!(store.secret("keytab").expect("read").is_none());
     drop(store);
-    let (_store, outcome) = Store::open(dir.path()).expect("reopen");
+    let (_store, outcome) = reopen(dir.path()).expect("reopen");
     assert_eq!(outcome, OpenOutcome::Opened);
 }
 
@@ -91,7 +91,7 @@ async fn an_unknown_schema_version_is_treated_as_corruption() {
             .expect("insert");
         store.flush().await.expect("flush");
     }
-    let (store, outcome) = Store::open(dir.path()).expect("open recovers");
+    let (store, outcome) = reopen(dir.path()).expect("open recovers");
     let (set_aside, reason, restored) = expect_recovered(outcome);
     assert!(reason.contains("schema version 99"), "{reason}");
     assert!(restored);
@@ -116,7 +116,7 @@ async fn an_undecodable_registration_record_is_treated_as_corruption() {
             .expect("insert");
         store.flush().await.expect("flush");
     }
-    let (store, outcome) = Store::open(dir.path()).expect("open recovers");
+    let (store, outcome) = reopen(dir.path()).expect("open recovers");
     let (_, reason, restored) = expect_recovered(outcome);
     assert!(reason.contains("registration"), "{reason}");
     // recovery.sealed was written by set_registration before the damage.
@@ -134,7 +134,7 @@ async fn without_a_recovery_file_the_rebuilt_store_is_empty_but_usable() {
     std::fs::remove_file(dir.path().join(RECOVERY_FILE)).expect("remove");
     overwrite_with_garbage(&dir.path().join(STORE_DIR).join("conf"));
     overwrite_with_garbage(&dir.path().join(STORE_DIR).join("db"));
-    let (store, outcome) = Store::open(dir.path()).expect("open recovers");
+    let (store, outcome) = reopen(dir.path()).expect("open recovers");
     let (_, reason, restored) = expect_recovered(outcome);
     assert!(!restored);
     assert!(reason.contains("recovery.sealed"), "{reason}");
@@ -157,7 +157,7 @@ async fn only_the_three_newest_set_aside_copies_are_kept() {
                 .expect("insert");
             store.flush().await.expect("flush");
         }
-        let (store, outcome) = Store::open(dir.path()).expect("open recovers");
+        let (store, outcome) = reopen(dir.path()).expect("open recovers");
         expect_recovered(outcome);
         assert_eq!(store.setting::<i32>("round").expect("read"), Some(round));
     }
@@ -178,7 +178,7 @@ async fn a_deleted_database_is_recreated_and_refilled_from_the_recovery_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     populated(dir.path()).await;
     std::fs::remove_dir_all(dir.path().join(STORE_DIR)).expect("remove");
-    let (store, outcome) = Store::open(dir.path()).expect("open");
+    let (store, outcome) = reopen(dir.path()).expect("open");
     assert_eq!(outcome, OpenOutcome::Created);
     assert_eq!(
         store.registration().expect("read"),
@@ -222,7 +222,7 @@ async fn damage_to_the_data_file_alone_is_detected_and_recovered() {
                 std::fs::write(&db, &bytes).expect("write");
             }
         }
-        let (store, outcome) = Store::open(dir.path()).expect("open recovers");
+        let (store, outcome) = reopen(dir.path()).expect("open recovers");
         let (_, _, restored) = expect_recovered(outcome);
         assert!(restored, "{damage}");
         assert_eq!(
