@@ -121,6 +121,58 @@ impl Endpoint {
     }
 }
 
+impl Endpoint {
+    /// A `GET` of `path` that is conditional on `known` (If-None-Match) and, with `wait`,
+    /// long-polls: the shape of both the list and the shared-configuration reads.
+    async fn conditional_get(
+        &self,
+        operation: &'static str,
+        path: &str,
+        known: Option<u64>,
+        wait: Option<Duration>,
+    ) -> Result<(StatusCode, HeaderMap, Bytes), CloudCallError> {
+        let mut url = self.url(path)?;
+        let mut timeout = self.options.response_timeout;
+        if let Some(wait) = wait {
+            url.query_pairs_mut()
+                .append_pair("wait", &wait.as_secs().to_string());
+            timeout += wait;
+        }
+        let headers: Vec<(&str, String)> = known
+            .map(|v| (IF_NONE_MATCH.as_str(), etag_for(v)))
+            .into_iter()
+            .collect();
+        self.send(
+            operation,
+            Method::GET,
+            url,
+            &headers,
+            Payload::None,
+            timeout,
+        )
+        .await
+    }
+}
+
+/// Refuses an answer whose `ETag` names another version than its body.
+fn check_etag(
+    operation: &'static str,
+    headers: &HeaderMap,
+    version: u64,
+) -> Result<(), CloudCallError> {
+    let etag = headers
+        .get(ETAG)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_etag);
+    if etag.is_some_and(|v| v != version) {
+        return Err(CloudCallError::new(
+            operation,
+            CloudFailure::Protocol("ETag and version disagree".into()),
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn classify(error: &hyper_util::client::legacy::Error) -> CloudFailure {
     use std::error::Error as _;
     let mut text = error.to_string();
@@ -382,36 +434,16 @@ impl ConnectorApi {
         known: Option<u64>,
         wait: Option<Duration>,
     ) -> Result<ListRead, CloudCallError> {
-        let mut url = self.endpoint.url(paths::AUTHORIZED_SERVERS)?;
-        let mut timeout = self.endpoint.options.response_timeout;
-        if let Some(wait) = wait {
-            url.query_pairs_mut()
-                .append_pair("wait", &wait.as_secs().to_string());
-            timeout += wait;
-        }
-        let headers: Vec<(&str, String)> = known
-            .map(|v| (IF_NONE_MATCH.as_str(), etag_for(v)))
-            .into_iter()
-            .collect();
         let (status, hdrs, body) = self
             .endpoint
-            .send("list", Method::GET, url, &headers, Payload::None, timeout)
+            .conditional_get("list", paths::AUTHORIZED_SERVERS, known, wait)
             .await?;
         self.note_cloud_clock(&hdrs);
         if status == StatusCode::NOT_MODIFIED {
             return Ok(ListRead::Unchanged);
         }
         let list: AuthorizedList = decode("list", status, &body)?;
-        let etag = hdrs
-            .get(ETAG)
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_etag);
-        if etag.is_some_and(|v| v != list.version) {
-            return Err(CloudCallError::new(
-                "list",
-                CloudFailure::Protocol("ETag and version disagree".into()),
-            ));
-        }
+        check_etag("list", &hdrs, list.version)?;
         Ok(ListRead::Changed(list))
     }
 

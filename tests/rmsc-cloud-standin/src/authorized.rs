@@ -28,7 +28,7 @@ pub struct WaitQuery {
     pub wait: Option<u64>,
 }
 
-fn with_etag(mut response: Response, version: u64) -> Response {
+pub(crate) fn with_etag(mut response: Response, version: u64) -> Response {
     if let Ok(value) = HeaderValue::from_str(&rmsc_contract::etag_for(version)) {
         response.headers_mut().insert(header::ETAG, value);
     }
@@ -40,7 +40,7 @@ fn list_response(list: &AuthorizedList) -> Response {
 }
 
 /// Whether any tag of an `If-None-Match` header names `version`.
-fn none_match_hits(headers: &HeaderMap, version: u64) -> bool {
+pub(crate) fn none_match_hits(headers: &HeaderMap, version: u64) -> bool {
     headers
         .get_all(header::IF_NONE_MATCH)
         .iter()

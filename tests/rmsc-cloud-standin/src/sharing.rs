@@ -9,17 +9,17 @@ use std::time::{Duration, Instant};
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use base64::Engine;
 use rmsc_contract::{
-    parse_etag, ErrorCode, JoinAnswer, JoinRecord, JoinRequest, SharedConfiguration,
-    SharedConfigurationUpdate, JOIN_REQUEST_TTL_SECS, MAX_LONG_POLL_SECS,
+    ErrorCode, JoinAnswer, JoinRecord, JoinRequest, SharedConfiguration, SharedConfigurationUpdate,
+    JOIN_REQUEST_TTL_SECS, MAX_LONG_POLL_SECS,
 };
 
 use crate::auth::{principal, Accept, ConnInfo, Principal};
-use crate::authorized::WaitQuery;
+use crate::authorized::{none_match_hits, with_etag, WaitQuery};
 use crate::context::Ctx;
 use crate::http_util::{cloud_error, invalid_request, json, ApiError};
 use crate::state::Tenant;
@@ -44,11 +44,22 @@ fn now_unix() -> i64 {
         .unwrap_or(0)
 }
 
-fn tenant_of(ctx: &Ctx, who: &Principal) -> Result<Arc<Tenant>, ApiError> {
-    ctx.state
+/// Who calls (with the credentials `accept` allows) and their tenant.
+fn caller(
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    conn: Option<&ConnInfo>,
+    accept: Accept,
+) -> Result<(Principal, Arc<Tenant>), ApiError> {
+    let who = principal(ctx, headers, conn, accept)?;
+    let tenant = ctx
+        .state
         .tenant_by_id(who.tenant_id())
         .cloned()
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such tenant"))
+        .ok_or_else(|| {
+            ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such tenant")
+        })?;
+    Ok((who, tenant))
 }
 
 /// Base64 of exactly `len` bytes (or at most `max` when `len` is 0).
@@ -97,12 +108,8 @@ pub async fn file_request(
     Path(id): Path<String>,
     body: Result<Json<JoinRequest>, JsonRejection>,
 ) -> Response {
-    let who = match principal(&ctx, &headers, conn.as_deref(), Accept::Either) {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
-    let tenant = match tenant_of(&ctx, &who) {
-        Ok(t) => t,
+    let (who, tenant) = match caller(&ctx, &headers, conn.as_deref(), Accept::Either) {
+        Ok(pair) => pair,
         Err(e) => return e.into_response(),
     };
     if !valid_request_id(&id) {
@@ -155,12 +162,8 @@ pub async fn read_request(
     conn: Option<Extension<ConnInfo>>,
     Path(id): Path<String>,
 ) -> Response {
-    let who = match principal(&ctx, &headers, conn.as_deref(), Accept::Either) {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
-    let tenant = match tenant_of(&ctx, &who) {
-        Ok(t) => t,
+    let (_, tenant) = match caller(&ctx, &headers, conn.as_deref(), Accept::Either) {
+        Ok(pair) => pair,
         Err(e) => return e.into_response(),
     };
     let mut joins = tenant.joins.lock().unwrap_or_else(|p| p.into_inner());
@@ -179,12 +182,8 @@ pub async fn answer_request(
     Path(id): Path<String>,
     body: Result<Json<JoinAnswer>, JsonRejection>,
 ) -> Response {
-    let who = match principal(&ctx, &headers, conn.as_deref(), Accept::Mtls) {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
-    let tenant = match tenant_of(&ctx, &who) {
-        Ok(t) => t,
+    let (who, tenant) = match caller(&ctx, &headers, conn.as_deref(), Accept::Mtls) {
+        Ok(pair) => pair,
         Err(e) => return e.into_response(),
     };
     let Ok(Json(answer)) = body else {
@@ -216,13 +215,6 @@ pub async fn answer_request(
     json(StatusCode::OK, &join.record)
 }
 
-fn with_etag(mut response: Response, generation: u64) -> Response {
-    if let Ok(value) = HeaderValue::from_str(&rmsc_contract::etag_for(generation)) {
-        response.headers_mut().insert(header::ETAG, value);
-    }
-    response
-}
-
 fn shared_response(shared: &Option<Arc<SharedConfiguration>>) -> Response {
     match shared {
         Some(s) => with_etag(json(StatusCode::OK, s.as_ref()), s.generation),
@@ -237,13 +229,6 @@ fn shared_response(shared: &Option<Arc<SharedConfiguration>>) -> Response {
     }
 }
 
-fn none_match(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_etag)
-}
-
 /// `GET /api/v1/shared-configuration`: `If-None-Match` with `?wait=N` long-polls.
 pub async fn read_shared(
     State(ctx): State<Arc<Ctx>>,
@@ -251,21 +236,17 @@ pub async fn read_shared(
     conn: Option<Extension<ConnInfo>>,
     query: Result<Query<WaitQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let who = match principal(&ctx, &headers, conn.as_deref(), Accept::Mtls) {
-        Ok(p) => p,
+    let (_, tenant) = match caller(&ctx, &headers, conn.as_deref(), Accept::Mtls) {
+        Ok(pair) => pair,
         Err(e) => return e.into_response(),
     };
     let Ok(Query(query)) = query else {
         return invalid_request("wait must be a number of seconds");
     };
-    let tenant = match tenant_of(&ctx, &who) {
-        Ok(t) => t,
-        Err(e) => return e.into_response(),
-    };
     let mut changes = tenant.shared.subscribe();
     let current = changes.borrow_and_update().clone();
     let generation = current.as_ref().map_or(0, |s| s.generation);
-    if none_match(&headers) != Some(generation) {
+    if !none_match_hits(&headers, generation) {
         return shared_response(&current);
     }
     let wait = Duration::from_secs(query.wait.unwrap_or(0).min(MAX_LONG_POLL_SECS));
@@ -288,12 +269,8 @@ pub async fn write_shared(
     conn: Option<Extension<ConnInfo>>,
     body: Result<Json<SharedConfigurationUpdate>, JsonRejection>,
 ) -> Response {
-    let who = match principal(&ctx, &headers, conn.as_deref(), Accept::Mtls) {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
-    let tenant = match tenant_of(&ctx, &who) {
-        Ok(t) => t,
+    let (who, tenant) = match caller(&ctx, &headers, conn.as_deref(), Accept::Mtls) {
+        Ok(pair) => pair,
         Err(e) => return e.into_response(),
     };
     let Ok(Json(update)) = body else {

@@ -3,10 +3,10 @@
 //! (bearer or connector), answering them and reading/writing the sealed shared configuration
 //! (connector only). The payloads are opaque here; `rmsc-pairing` seals and opens them.
 
-use super::{bearer, decode, etag_for, parse_etag, status_error, to_json, Payload};
+use super::{bearer, check_etag, decode, parse_etag, status_error, to_json, Payload};
 use super::{ConnectorApi, ControlClient};
-use crate::error::{CloudCallError, CloudFailure};
-use http::header::{ETAG, IF_NONE_MATCH};
+use crate::error::CloudCallError;
+use http::header::ETAG;
 use http::{Method, StatusCode};
 use rmsc_contract::{
     paths, JoinAnswer, JoinRecord, JoinRequest, SharedConfiguration, SharedConfigurationUpdate,
@@ -151,26 +151,13 @@ impl ConnectorApi {
         known: Option<u64>,
         wait: Option<Duration>,
     ) -> Result<SharedRead, CloudCallError> {
-        let mut url = self.endpoint.url(paths::SHARED_CONFIGURATION)?;
-        let mut timeout = self.endpoint.options.response_timeout;
-        if let Some(wait) = wait {
-            url.query_pairs_mut()
-                .append_pair("wait", &wait.as_secs().to_string());
-            timeout += wait;
-        }
-        let headers: Vec<(&str, String)> = known
-            .map(|v| (IF_NONE_MATCH.as_str(), etag_for(v)))
-            .into_iter()
-            .collect();
         let (status, hdrs, body) = self
             .endpoint
-            .send(
+            .conditional_get(
                 "shared configuration",
-                Method::GET,
-                url,
-                &headers,
-                Payload::None,
-                timeout,
+                paths::SHARED_CONFIGURATION,
+                known,
+                wait,
             )
             .await?;
         match status {
@@ -178,16 +165,7 @@ impl ConnectorApi {
             StatusCode::NOT_FOUND => Ok(SharedRead::Nothing),
             _ => {
                 let shared: SharedConfiguration = decode("shared configuration", status, &body)?;
-                let etag = hdrs
-                    .get(ETAG)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(parse_etag);
-                if etag.is_some_and(|v| v != shared.generation) {
-                    return Err(CloudCallError::new(
-                        "shared configuration",
-                        CloudFailure::Protocol("ETag and generation disagree".into()),
-                    ));
-                }
+                check_etag("shared configuration", &hdrs, shared.generation)?;
                 Ok(SharedRead::Current(shared))
             }
         }
