@@ -4,21 +4,26 @@
 
 use crate::control::{ConnectorApi, ControlClient};
 use crate::proxy::{ProxyConnector, ProxyRoute, SharedRoute};
+use crate::read_ahead::ReadAhead;
 use crate::tls::{self, TlsMaterialError};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use rmsc_store::Registration;
 use rustls::RootCertStore;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
 use std::time::Duration;
+use tower::Service;
 use url::Url;
 
 /// The HTTP client type used for every cloud call: request bodies are complete buffers.
-pub(crate) type HttpClient = Client<HttpsConnector<ProxyConnector>, Full<Bytes>>;
+pub(crate) type HttpClient = Client<HttpsConnector<ReadAheadConnector>, Full<Bytes>>;
 
 /// How to reach the cloud, and how patiently.
 #[derive(Debug, Clone)]
@@ -149,14 +154,38 @@ fn build_client(
         .with_tls_config(tls)
         .https_only()
         .enable_http1()
-        .wrap_connector(ProxyConnector {
+        .wrap_connector(ReadAheadConnector(ProxyConnector {
             direct: http,
             route: proxy.clone(),
             timeout: options.connect_timeout,
-        });
+        }));
     Client::builder(TokioExecutor::new())
         .pool_idle_timeout(options.pool_idle_timeout)
         .pool_max_idle_per_host(options.pool_max_idle)
         .http1_max_buf_size(256 * 1024)
         .build(https)
+}
+
+/// Gives every cloud connection, direct or tunnelled, a [`ReadAhead`] under its TLS.
+#[derive(Clone)]
+pub(crate) struct ReadAheadConnector(ProxyConnector);
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl Service<http::Uri> for ReadAheadConnector {
+    type Response = TokioIo<ReadAhead>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, target: http::Uri) -> Self::Future {
+        let connecting = self.0.call(target);
+        Box::pin(async move {
+            let tcp = connecting.await?.into_inner();
+            Ok(TokioIo::new(ReadAhead::new(tcp)))
+        })
+    }
 }

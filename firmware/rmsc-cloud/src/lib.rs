@@ -10,6 +10,7 @@ mod control;
 mod credentials;
 mod error;
 mod proxy;
+mod read_ahead;
 mod relay;
 mod sync;
 mod tls;

@@ -31,11 +31,12 @@ impl RelayClient {
     ///
     /// A request that could not be sent at all (no connection) is retried once on a fresh
     /// connection: the cloud cannot have seen it. Anything else is not retried, because
-    /// license requests are not idempotent from the cloud's point of view.
+    /// license requests are not idempotent from the cloud's point of view. `headers` builds
+    /// the request headers for each attempt, so the usual single attempt copies nothing.
     pub async fn forward(
         &self,
         path: &str,
-        headers: &HeaderMap,
+        headers: impl Fn() -> HeaderMap,
         body: Bytes,
     ) -> Result<Response<Incoming>, CloudCallError> {
         let uri = format!("{}{}", self.base, path);
@@ -47,7 +48,7 @@ impl RelayClient {
                 .uri(&uri)
                 .body(Full::new(body.clone()))
                 .map_err(|e| CloudCallError::new("relay", CloudFailure::Protocol(e.to_string())))?;
-            *request.headers_mut() = headers.clone();
+            *request.headers_mut() = headers();
             let sent =
                 tokio::time::timeout(self.options.response_timeout, self.http.request(request))
                     .await;

@@ -59,16 +59,22 @@ where
         permits.push(permit);
         Ok(())
     };
-    let mut buf = match declared_len {
+    let reserve = match declared_len {
         Some(len) if len > limit as u64 => return Err(BodyError::TooLarge { limit }),
         Some(len) => {
             // Charge the declared size up front: a client cannot send more than it declared.
             let len = usize::try_from(len).map_err(|_| BodyError::TooLarge { limit })?;
             charge(len, &mut permits)?;
-            BytesMut::with_capacity(len)
+            len
         }
-        None => BytesMut::new(),
+        None => 0,
     };
+    // A body that arrives as one frame (the usual case for a few KB) is kept as that frame:
+    // no copy, and the clones made for the upstream request share hyper's buffer. Only a
+    // second frame starts a contiguous copy.
+    let mut first: Option<Bytes> = None;
+    let mut buf = BytesMut::new();
+    let mut len = 0usize;
     loop {
         let frame = match tokio::time::timeout(idle, body.frame()).await {
             Err(_) => return Err(BodyError::Stalled(idle)),
@@ -79,16 +85,28 @@ where
         let Ok(data) = frame.into_data() else {
             continue;
         };
-        if buf.len() + data.len() > limit {
+        if data.is_empty() {
+            continue;
+        }
+        if len + data.len() > limit {
             return Err(BodyError::TooLarge { limit });
         }
         if declared_len.is_none() {
             charge(data.len(), &mut permits)?;
         }
-        buf.extend_from_slice(&data);
+        len += data.len();
+        match first.take() {
+            None if buf.is_empty() => first = Some(data),
+            None => buf.extend_from_slice(&data),
+            Some(head) => {
+                buf.reserve(reserve.max(len));
+                buf.extend_from_slice(&head);
+                buf.extend_from_slice(&data);
+            }
+        }
     }
     Ok(BufferedBody {
-        bytes: buf.freeze(),
+        bytes: first.unwrap_or_else(|| buf.freeze()),
         _permits: permits,
     })
 }
@@ -209,6 +227,64 @@ mod tests {
         .await;
         assert!(matches!(r, Err(BodyError::OverBudget)));
         assert_eq!(small.available_permits(), 4);
+    }
+
+    #[tokio::test]
+    async fn joins_several_frames_and_keeps_a_single_one() {
+        let b = budget(100);
+        let chunks = Chunks(vec![
+            Bytes::from_static(b"<a>"),
+            Bytes::new(),
+            Bytes::from_static(b"x"),
+            Bytes::from_static(b"</a>"),
+        ]);
+        let body = read_bounded(chunks, None, 10, Duration::from_secs(1), &b)
+            .await
+            .expect("read");
+        assert_eq!(&body.bytes[..], b"<a>x</a>");
+        assert_eq!(b.available_permits(), 92);
+        let one = Bytes::from(vec![b'y'; 6]);
+        let body = read_bounded(
+            Chunks(vec![one.clone()]),
+            Some(6),
+            10,
+            Duration::from_secs(1),
+            &b,
+        )
+        .await
+        .expect("read");
+        assert_eq!(
+            body.bytes.as_ptr(),
+            one.as_ptr(),
+            "a single frame is not copied"
+        );
+        let r = read_bounded(
+            Chunks(vec![Bytes::from(vec![0u8; 6]), Bytes::from(vec![0u8; 6])]),
+            None,
+            10,
+            Duration::from_secs(1),
+            &b,
+        )
+        .await;
+        assert!(matches!(r, Err(BodyError::TooLarge { .. })));
+    }
+
+    /// A body made of the given frames, in order.
+    struct Chunks(Vec<Bytes>);
+
+    impl Body for Chunks {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+            if self.0.is_empty() {
+                Poll::Ready(None)
+            } else {
+                Poll::Ready(Some(Ok(Frame::data(self.0.remove(0)))))
+            }
+        }
     }
 
     #[tokio::test(start_paused = true)]

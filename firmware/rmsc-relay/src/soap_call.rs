@@ -42,7 +42,13 @@ const FORWARDED_REQUEST_HEADERS: [HeaderName; 5] = [
     header::ACCEPT,
     header::USER_AGENT,
 ];
-const SOAP_ACTION: &str = "soapaction";
+const SOAP_ACTION: HeaderName = HeaderName::from_static("soapaction");
+/// The identity headers the cloud trusts from registered connectors; constants, so that
+/// building them per request neither parses nor allocates their names.
+const CALLER_ACCOUNT: HeaderName = HeaderName::from_static(caller_headers::ACCOUNT);
+const CALLER_SID: HeaderName = HeaderName::from_static(caller_headers::SID);
+const CALLER_ROLE: HeaderName = HeaderName::from_static(caller_headers::ROLE);
+const CALLER_MATCHED_ENTRY: HeaderName = HeaderName::from_static(caller_headers::MATCHED_ENTRY);
 /// Response headers that travel back to the caller unchanged.
 const FORWARDED_RESPONSE_HEADERS: [HeaderName; 5] = [
     header::CONTENT_TYPE,
@@ -107,7 +113,7 @@ async fn process(
     finish: &mut Finish,
     cloud_time: &mut Duration,
 ) -> Result<Response<RelayBody>, Refusal> {
-    let soap_action = headers.get(SOAP_ACTION).and_then(|v| v.to_str().ok());
+    let soap_action = headers.get(&SOAP_ACTION).and_then(|v| v.to_str().ok());
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
@@ -139,7 +145,7 @@ async fn process(
         finish.outcome = Outcome::Forbidden;
         if state
             .seen
-            .let_through(&format!("2001|{}", identity.sid), Duration::from_secs(60))
+            .let_through_for("2001", &identity.sid, Duration::from_secs(60))
         {
             state
                 .events
@@ -211,13 +217,13 @@ async fn process(
 
     note_first_contacts(state, conn, &identity).await;
 
-    let upstream_headers =
-        upstream_headers(headers, &identity, role.as_str(), &matched, soap_action);
     let path = endpoint.full_path();
     let sent = Instant::now();
+    // Built per attempt rather than cloned: a retry on a fresh connection is rare.
+    let upstream_headers = || upstream_headers(headers, &identity, role.as_str(), &matched);
     let result = api
         .relay()
-        .forward(&path, &upstream_headers, body.bytes.clone())
+        .forward(&path, upstream_headers, body.bytes.clone())
         .await;
     *cloud_time = sent.elapsed();
     state
@@ -383,7 +389,7 @@ fn inflate(reader: impl Read, limit: u64) -> Result<Vec<u8>, String> {
 async fn note_first_contacts(state: &RelayState, conn: &ConnCtx, identity: &CallerIdentity) {
     if state
         .seen
-        .let_through(&format!("1002|{}", identity.sid), Duration::MAX)
+        .let_through_for("1002", &identity.sid, Duration::MAX)
     {
         state
             .events
@@ -407,7 +413,7 @@ async fn note_first_contacts(state: &RelayState, conn: &ConnCtx, identity: &Call
     if !conn.secure
         && state
             .seen
-            .let_through(&format!("2002|{}", identity.sid), Duration::MAX)
+            .let_through_for("2002", &identity.sid, Duration::MAX)
     {
         state
             .events
@@ -428,9 +434,8 @@ async fn note_first_contacts(state: &RelayState, conn: &ConnCtx, identity: &Call
 fn upstream_headers(
     headers: &HeaderMap,
     identity: &CallerIdentity,
-    role: &str,
+    role: &'static str,
     matched: &str,
-    soap_action: Option<&str>,
 ) -> HeaderMap {
     let mut out = HeaderMap::with_capacity(10);
     for name in FORWARDED_REQUEST_HEADERS {
@@ -438,18 +443,20 @@ fn upstream_headers(
             out.insert(name, value.clone());
         }
     }
-    if let Some(action) = soap_action.and_then(|a| HeaderValue::from_str(a).ok()) {
-        out.insert(SOAP_ACTION, action);
+    // The caller's own value (a cheap clone of hyper's bytes), when it is the visible ASCII
+    // the SOAPAction check read.
+    if let Some(action) = headers.get(&SOAP_ACTION).filter(|v| v.to_str().is_ok()) {
+        out.insert(SOAP_ACTION, action.clone());
     }
-    let mut put = |name: &'static str, value: &str| {
+    let mut put = |name: HeaderName, value: &str| {
         if let Ok(value) = HeaderValue::from_str(value) {
             out.insert(name, value);
         }
     };
-    put(caller_headers::ACCOUNT, &identity.account);
-    put(caller_headers::SID, &identity.sid);
-    put(caller_headers::ROLE, role);
-    put(caller_headers::MATCHED_ENTRY, matched);
+    put(CALLER_ACCOUNT, &identity.account);
+    put(CALLER_SID, &identity.sid);
+    put(CALLER_MATCHED_ENTRY, matched);
+    out.insert(CALLER_ROLE, HeaderValue::from_static(role));
     out
 }
 
