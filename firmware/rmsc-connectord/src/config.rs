@@ -159,6 +159,8 @@ pub struct CallerConfig {
     pub body_memory_budget: usize,
     pub header_read_timeout_secs: u64,
     pub body_idle_timeout_secs: u64,
+    /// Idle time after which a keep-alive caller connection is closed.
+    pub keep_alive_idle_secs: u64,
 }
 
 impl Default for CallerConfig {
@@ -175,6 +177,7 @@ impl Default for CallerConfig {
             body_memory_budget: limits.body_memory_budget,
             header_read_timeout_secs: limits.header_read_timeout.as_secs(),
             body_idle_timeout_secs: limits.body_idle_timeout.as_secs(),
+            keep_alive_idle_secs: limits.keep_alive_idle_timeout.as_secs(),
         }
     }
 }
@@ -315,7 +318,10 @@ impl Config {
                 "must be at least max_body_bytes",
             ));
         }
-        if c.header_read_timeout_secs == 0 || c.body_idle_timeout_secs == 0 {
+        if c.header_read_timeout_secs == 0
+            || c.body_idle_timeout_secs == 0
+            || c.keep_alive_idle_secs == 0
+        {
             return Err(invalid("callers", "timeouts must be at least 1 second"));
         }
         if self.cloud.connect_timeout_ms == 0
@@ -407,6 +413,7 @@ impl Config {
             body_memory_budget: c.body_memory_budget,
             header_read_timeout: Duration::from_secs(c.header_read_timeout_secs),
             body_idle_timeout: Duration::from_secs(c.body_idle_timeout_secs),
+            keep_alive_idle_timeout: Duration::from_secs(c.keep_alive_idle_secs),
             retry_after_secs: self.cloud.retry_after_secs,
             ..rmsc_relay::RelayLimits::default()
         }

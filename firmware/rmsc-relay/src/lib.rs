@@ -7,6 +7,8 @@
 //! [`IdentitySource`]: rmsc_identity::IdentitySource
 
 mod body;
+mod caller_io;
+mod connection;
 mod limits;
 mod readiness;
 mod reply;

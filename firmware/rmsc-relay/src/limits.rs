@@ -15,8 +15,13 @@ pub struct RelayLimits {
     /// Bytes of request bodies held in memory at once over all connections; beyond it
     /// requests get 503 with Retry-After instead of exhausting memory.
     pub body_memory_budget: usize,
-    /// Time to receive the request headers.
+    /// Time to receive the request headers; also how long a new connection may stay silent.
     pub header_read_timeout: Duration,
+    /// How long a keep-alive connection may stay idle between requests (IIS: 120 s).
+    pub keep_alive_idle_timeout: Duration,
+    /// Quiet time after which an idle connection gives up its HTTP buffers (see
+    /// `connection.rs`); it parks between one and two such periods after its last request.
+    pub idle_park_after: Duration,
     /// Longest silence while a request body is received.
     pub body_idle_timeout: Duration,
     /// Time for a TLS handshake.
@@ -35,6 +40,8 @@ impl Default for RelayLimits {
             max_body_bytes: 1024 * 1024,
             body_memory_budget: 64 * 1024 * 1024,
             header_read_timeout: Duration::from_secs(30),
+            keep_alive_idle_timeout: Duration::from_secs(120),
+            idle_park_after: Duration::from_millis(250),
             body_idle_timeout: Duration::from_secs(30),
             tls_handshake_timeout: Duration::from_secs(10),
             retry_after_secs: 5,

@@ -1,13 +1,10 @@
 //! The accept loops of the caller listeners: a semaphore caps open connections, TLS (rustls,
 //! HTTP/1.1 by ALPN, as Negotiate over HTTP/2 is poorly supported by Windows clients) has a
-//! handshake deadline, hyper enforces the header size and read timeouts, and on shutdown every
-//! connection finishes its in-flight request within the grace period.
+//! handshake deadline, each connection is served by [`connection::serve`] (hyper, parked while
+//! idle), and on shutdown every connection finishes its in-flight request within the grace period.
 
-use crate::routes::dispatch;
+use crate::connection;
 use crate::state::RelayState;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use rmsc_identity::ConnectionAuth;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -98,67 +95,26 @@ async fn accept_loop(
         connections.spawn(async move {
             let _permit = permit;
             let _open = state.metrics.connection_opened();
+            let conn = |secure| Arc::new(ConnCtx { peer, secure, auth: ConnectionAuth::default() });
             match acceptor {
-                None => serve_connection(state, TokioIo::new(tcp), peer, false, stop).await,
+                None => connection::serve(state, Box::new(tcp), conn(false), stop).await,
                 Some(acceptor) => {
-                    let handshake = tokio::select! {
-                        _ = stop.cancelled() => return,
-                        h = tokio::time::timeout(state.limits.tls_handshake_timeout, acceptor.accept(tcp)) => h,
-                    };
+                    // Boxed: the handshake's state is freed once it is done instead of sizing
+                    // the task of every (mostly idle) connection.
+                    let handshake = Box::pin(async {
+                        tokio::select! {
+                            _ = stop.cancelled() => None,
+                            h = tokio::time::timeout(state.limits.tls_handshake_timeout, acceptor.accept(tcp)) => Some(h.map(|r| r.map(Box::new))),
+                        }
+                    });
+                    let Some(handshake) = handshake.await else { return };
                     match handshake {
-                        Ok(Ok(tls)) => serve_connection(state, TokioIo::new(tls), peer, true, stop).await,
+                        Ok(Ok(tls)) => connection::serve(state, tls, conn(true), stop).await,
                         Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
                 }
             }
         });
-    }
-}
-
-async fn serve_connection<I>(
-    state: Arc<RelayState>,
-    io: TokioIo<I>,
-    peer: SocketAddr,
-    secure: bool,
-    stop: CancellationToken,
-) where
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let max_buf = state.limits.max_header_bytes.max(8192);
-    let header_timeout = state.limits.header_read_timeout;
-    let conn = Arc::new(ConnCtx {
-        peer,
-        secure,
-        auth: ConnectionAuth::default(),
-    });
-    // Boxed: hyper keeps a slot for the handler's future in every connection, idle or not;
-    // boxed, the slot is a pointer and only requests in flight pay for the future (2.6 KB per
-    // held connection measured with heaptrack, ~26 MB at 10,000 idle connections).
-    let service = service_fn(move |request| {
-        let state = state.clone();
-        let conn = conn.clone();
-        Box::pin(
-            async move { Ok::<_, std::convert::Infallible>(dispatch(state, conn, request).await) },
-        )
-    });
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .keep_alive(true)
-        .max_buf_size(max_buf)
-        .header_read_timeout(header_timeout);
-    let connection = builder.serve_connection(io, service);
-    tokio::pin!(connection);
-    let result = tokio::select! {
-        r = connection.as_mut() => r,
-        _ = stop.cancelled() => {
-            // Finish the request in flight (if any), then close instead of keeping alive.
-            connection.as_mut().graceful_shutdown();
-            connection.await
-        }
-    };
-    if let Err(error) = result {
-        tracing::debug!(%peer, %error, "caller connection ended with an error");
     }
 }

@@ -74,6 +74,7 @@ struct Inner {
     processing: Histogram,
     cloud_response: Family<OperationLabel, Histogram, fn() -> Histogram>,
     open_connections: Gauge,
+    parked_connections: Gauge,
     list_entries: Gauge,
     list_age: Gauge,
     list_updated_at: AtomicI64,
@@ -128,6 +129,12 @@ impl Metrics {
             "Open caller connections",
             open_connections.clone(),
         );
+        let parked_connections = Gauge::default();
+        registry.register(
+            "caller_connections_parked",
+            "Open caller connections idle between requests, holding no HTTP buffers",
+            parked_connections.clone(),
+        );
         let list_entries = Gauge::default();
         registry.register(
             "authorized_entries",
@@ -148,6 +155,7 @@ impl Metrics {
                 processing,
                 cloud_response,
                 open_connections,
+                parked_connections,
                 list_entries,
                 list_age,
                 list_updated_at: AtomicI64::new(0),
@@ -229,6 +237,14 @@ impl Metrics {
         }
     }
 
+    /// Tracks a caller connection parked while idle; the guard decrements on drop.
+    pub fn connection_parked(&self) -> ParkedGuard {
+        self.inner.parked_connections.inc();
+        ParkedGuard {
+            metrics: self.clone(),
+        }
+    }
+
     /// Records that the authorized list was confirmed current now, with `entries` entries.
     pub fn list_confirmed(&self, entries: usize) {
         self.inner
@@ -266,6 +282,17 @@ pub struct ConnectionGuard {
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
         self.metrics.inner.open_connections.dec();
+    }
+}
+
+/// Decrements the parked-connections gauge when the connection wakes or ends.
+pub struct ParkedGuard {
+    metrics: Metrics,
+}
+
+impl Drop for ParkedGuard {
+    fn drop(&mut self) {
+        self.metrics.inner.parked_connections.dec();
     }
 }
 

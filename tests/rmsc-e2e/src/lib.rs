@@ -3,6 +3,7 @@
 //! authorize through the admin API, exactly as an administrator would.
 
 pub mod ad;
+pub mod tls;
 
 use anyhow::{anyhow, Context};
 use bytes::Bytes;
