@@ -219,7 +219,9 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     async fn pair() -> (TcpStream, TcpStream) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("address");
         let (client, server) = tokio::join!(TcpStream::connect(addr), listener.accept());
         (client.expect("connect"), server.expect("accept").0)

@@ -83,8 +83,8 @@ fn daemon_path() -> anyhow::Result<PathBuf> {
 }
 
 /// Starts the daemon with the lab's configuration, sets it up and authorizes the test callers.
-pub async fn start_daemon(lab: &Lab) -> anyhow::Result<Daemon> {
-    let daemon = spawn_daemon(lab, &lab.config_text(""), &[]).await?;
+pub async fn start_daemon(lab: &Lab, cpus: Option<&Cpus>) -> anyhow::Result<Daemon> {
+    let daemon = spawn_daemon_on(lab, &lab.config_text(""), &[], cpus).await?;
     daemon
         .connector
         .authorize_defaults()

@@ -52,6 +52,11 @@ struct Args {
     /// $RMSC_LAB_DIR. Without one they are left out.
     #[arg(long, env = "RMSC_LAB_DIR")]
     lab: Option<std::path::PathBuf>,
+    /// Pin the connector to CPUs of its own and the load generator with the stand-in to the
+    /// others, the same for the direct and the relayed runs (`auto`: when this process may use
+    /// at least two CPUs). Unpinned, the connector competes with the load generator.
+    #[arg(long, value_enum, default_value = "auto")]
+    pin: PinMode,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -136,7 +141,8 @@ fn main() -> anyhow::Result<()> {
     // sizes its worker pool by it.
     let placement = match &args.command {
         Some(Command::Compare { pin, .. }) => Placement::plan(*pin)?,
-        _ => Placement::plan(PinMode::Off)?,
+        Some(Command::Hold { .. }) => Placement::plan(PinMode::Off)?,
+        None => Placement::plan(args.pin)?,
     };
     placement.pin_bench()?;
     tokio::runtime::Builder::new_multi_thread()
@@ -211,7 +217,8 @@ async fn run_command(args: Args, placement: Placement) -> anyhow::Result<()> {
     let (direct_client, relay_url) = setup::direct_client(&lab, CONNECTIONS)
         .await
         .context("direct registration")?;
-    let daemon = daemon::start_daemon(&lab)
+    eprintln!("placement: {}", placement.describe_relay());
+    let daemon = daemon::start_daemon(&lab, placement.server())
         .await
         .context("connector daemon")?;
     // Idle memory: after set-up, before any caller traffic.
@@ -284,6 +291,7 @@ async fn run_command(args: Args, placement: Placement) -> anyhow::Result<()> {
         busy_rss_kib,
         seconds: duration.as_secs(),
         connections: CONNECTIONS,
+        placement: placement.describe_relay(),
     });
     let mut table = table;
     if let Some(lab_dir) = &args.lab {

@@ -136,6 +136,23 @@ impl Placement {
     }
 }
 
+impl Placement {
+    /// One line for the relay-vs-direct report, where the stand-in never moves.
+    pub fn describe_relay(&self) -> String {
+        match self {
+            Placement::Shared { cpus } => format!(
+                "unpinned: the load generator, the stand-in and the connector share CPUs {} (the connector's CPU time is taken from the load generator's)",
+                cpus.list()
+            ),
+            Placement::Pinned { bench, server } => format!(
+                "pinned: the load generator and the stand-in on CPU {} in both runs, the connector on CPU {} (idle during \"direct\"): the relay runs on a CPU of its own, as the appliance does, and \"direct\" is what the load generator and the stand-in can do on theirs",
+                bench.list(),
+                server.list()
+            ),
+        }
+    }
+}
+
 /// The lower CPUs (the larger half when the count is odd) for the benchmark, the rest for the
 /// server.
 fn split(cpus: &Cpus) -> (Cpus, Cpus) {

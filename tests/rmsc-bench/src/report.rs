@@ -18,6 +18,8 @@ pub struct Measured {
     pub busy_rss_kib: u64,
     pub seconds: u64,
     pub connections: usize,
+    /// Where the processes ran ([`crate::placement::Placement::describe_relay`]).
+    pub placement: String,
 }
 
 /// Issue 2: connector throughput at least this fraction of direct.
@@ -56,6 +58,7 @@ pub fn render(m: &Measured) -> String {
         "### rmsc-bench: connector relay vs direct to the stand-in (loopback)\n"
     );
     let _ = writeln!(out, "{} connections, {} s per measurement, operation `Certify` on `certification/ServerCertification.asmx`.\n", m.connections, m.seconds);
+    let _ = writeln!(out, "Placement: {}.\n", m.placement);
     let _ = writeln!(
         out,
         "| Workload | Target | req/s | p50 µs | p99 µs | p99.9 µs | errors | connector/direct |"
@@ -163,6 +166,7 @@ mod tests {
             busy_rss_kib: 30 * 1024,
             seconds: 1,
             connections: 64,
+            placement: "pinned".into(),
         };
         let text = render(&m);
         assert!(
