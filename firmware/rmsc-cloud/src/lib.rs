@@ -23,6 +23,8 @@ pub use control::{
 pub use credentials::{new_connector_key, CsrBundle};
 pub use error::{CloudCallError, CloudFailure};
 pub use proxy::ProxyRoute;
+/// Also used under the caller-side TLS by `rmsc-relay` (rustls reads 4 KB at a time there too).
+pub use read_ahead::ReadAhead;
 pub use relay::RelayClient;
 pub use sync::{ListSync, SyncHealth, SyncOptions};
 pub use tls::TlsMaterialError;

@@ -16,24 +16,28 @@ use tokio::net::TcpStream;
 pub(crate) const READ_AHEAD: usize = 32 * 1024;
 
 /// A TCP stream whose reads are batched (see the module documentation).
-pub(crate) struct ReadAhead {
+pub struct ReadAhead {
     inner: TcpStream,
     /// Received bytes not yet handed out; empty, and without an allocation, when drained.
     buf: BytesMut,
 }
 
 impl ReadAhead {
-    pub(crate) fn new(inner: TcpStream) -> Self {
+    pub fn new(inner: TcpStream) -> Self {
         Self {
             inner,
             buf: BytesMut::new(),
         }
     }
 
-    /// Bytes received but not yet read (for tests).
-    #[cfg(test)]
-    fn buffered(&self) -> usize {
+    /// Bytes received but not yet read.
+    pub fn buffered(&self) -> usize {
         self.buf.len()
+    }
+
+    /// The socket (to wait for readability without reading).
+    pub fn socket(&self) -> &TcpStream {
+        &self.inner
     }
 
     /// Moves buffered bytes into `out`, releasing the allocation once everything is out.

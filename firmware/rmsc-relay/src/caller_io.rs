@@ -7,6 +7,7 @@
 //! to put it back when the caller sends again, without losing or reordering a byte.
 
 use bytes::{Buf, Bytes};
+use rmsc_cloud::ReadAhead;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -91,9 +92,14 @@ impl Parkable for TcpStream {
     }
 }
 
-impl Parkable for tokio_rustls::server::TlsStream<TcpStream> {
+/// Caller TLS runs over a [`ReadAhead`]: rustls asks for 4 KB per read, and a 64 KB request
+/// would otherwise cost 17 system calls.
+impl Parkable for tokio_rustls::server::TlsStream<ReadAhead> {
     fn has_pending_data(&mut self) -> bool {
-        let (_, tls) = self.get_mut();
+        let (socket, tls) = self.get_mut();
+        if socket.buffered() > 0 {
+            return true;
+        }
         if tls.wants_write() {
             return true;
         }
@@ -107,7 +113,7 @@ impl Parkable for tokio_rustls::server::TlsStream<TcpStream> {
     }
 
     fn poll_socket_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_ref().0.poll_read_ready(cx)
+        self.get_ref().0.socket().poll_read_ready(cx)
     }
 }
 

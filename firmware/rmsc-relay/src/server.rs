@@ -5,6 +5,7 @@
 
 use crate::connection;
 use crate::state::RelayState;
+use rmsc_cloud::ReadAhead;
 use rmsc_identity::ConnectionAuth;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -104,7 +105,7 @@ async fn accept_loop(
                     let handshake = Box::pin(async {
                         tokio::select! {
                             _ = stop.cancelled() => None,
-                            h = tokio::time::timeout(state.limits.tls_handshake_timeout, acceptor.accept(tcp)) => Some(h.map(|r| r.map(Box::new))),
+                            h = tokio::time::timeout(state.limits.tls_handshake_timeout, acceptor.accept(ReadAhead::new(tcp))) => Some(h.map(|r| r.map(Box::new))),
                         }
                     });
                     let Some(handshake) = handshake.await else { return };
