@@ -141,20 +141,25 @@ async fn read_until(stream: &mut TcpStream, needle: &str) -> String {
 
 const HEALTH: &str = "GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_request_split_across_an_idle_period_is_answered() {
-    let lab = Lab::start().await.expect("lab");
-    let connector = connector(&lab).await;
+/// A connection whose first request was answered and whose second has begun: both were sent
+/// in one write, so hyper holds the unfinished head when the connection goes quiet, and it is
+/// handed back and replayed.
+async fn answered_with_the_next_request_begun(connector: &Connector) -> TcpStream {
     let mut stream = TcpStream::connect(connector.http).await.expect("connect");
-    // The first request and the start of the next one in one write: hyper holds the
-    // unfinished head when the connection goes quiet, so it is handed back and replayed.
     stream
         .write_all(format!("{HEALTH}GET /heal").as_bytes())
         .await
         .expect("write");
-    assert!(read_until(&mut stream, "ok\n")
-        .await
-        .starts_with("HTTP/1.1 200"));
+    let first = read_until(&mut stream, "ok\n").await;
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    stream
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_split_across_an_idle_period_is_answered() {
+    let lab = Lab::start().await.expect("lab");
+    let connector = connector(&lab).await;
+    let mut stream = answered_with_the_next_request_begun(&connector).await;
     // Quiet for eight park periods (250 ms each): the unfinished head is handed back and
     // replayed once, and the connection, holding part of a request, is never parked; the
     // replay restarts the 3 s header timeout once, so the rest still arrives in time.
@@ -186,14 +191,7 @@ async fn a_request_split_across_an_idle_period_is_answered() {
 async fn a_header_that_stops_half_way_is_still_cut_off() {
     let lab = Lab::start().await.expect("lab");
     let connector = connector(&lab).await;
-    let mut stream = TcpStream::connect(connector.http).await.expect("connect");
-    stream
-        .write_all(format!("{HEALTH}GET /heal").as_bytes())
-        .await
-        .expect("write");
-    assert!(read_until(&mut stream, "ok\n")
-        .await
-        .starts_with("HTTP/1.1 200"));
+    let mut stream = answered_with_the_next_request_begun(&connector).await;
     // Replaying the unfinished head must not restart the 3 s header timeout every time the
     // connection would park: the connector closes it (hyper answers 408 first).
     let started = std::time::Instant::now();
