@@ -47,21 +47,8 @@ fn invalid(field: &'static str, message: impl Into<String>) -> AdminError {
     }
 }
 
-/// RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens.
-pub(crate) fn is_host_name(name: &str) -> bool {
-    let name = name.strip_suffix('.').unwrap_or(name);
-    !name.is_empty()
-        && name.len() <= 253
-        && name.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
-        // An all-digit last label would be read as an IPv4 address.
-        && !name.rsplit('.').next().is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()))
-}
+/// The host-name rule the system helper checks again, so that both sides agree.
+pub(crate) use rmsc_system::helper::is_host_name;
 
 fn parse_v4(field: &'static str, text: &str, what: &str) -> Result<Ipv4Addr, AdminError> {
     text.trim().parse::<Ipv4Addr>().map_err(|_| {

@@ -18,7 +18,7 @@ mod server;
 
 pub use actions::{Deferred, InitPower, PowerControl, RestartTarget, SystemOps};
 pub use client::SystemHelperClient;
-pub use request::{NetworkMode, NetworkRequest, Request, MAX_DNS, MAX_NTP};
+pub use request::{is_host_name, NetworkMode, NetworkRequest, Request, MAX_DNS, MAX_NTP};
 pub use server::{serve_system_helper, service_account, HelperConfig, SystemHelper};
 
 use serde::{Deserialize, Serialize};
