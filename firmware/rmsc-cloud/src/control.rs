@@ -97,6 +97,27 @@ impl Endpoint {
             .map_err(|_| fail(CloudFailure::Timeout))?
     }
 
+    /// Sends a request to `path` with the usual response timeout.
+    async fn exchange(
+        &self,
+        operation: &'static str,
+        method: Method,
+        path: &str,
+        headers: &[(&str, String)],
+        payload: Payload,
+    ) -> Result<(StatusCode, HeaderMap, Bytes), CloudCallError> {
+        let url = self.url(path)?;
+        self.send(
+            operation,
+            method,
+            url,
+            headers,
+            payload,
+            self.options.response_timeout,
+        )
+        .await
+    }
+
     /// Sends a request and decodes a JSON answer, mapping error statuses to the contract's errors.
     async fn json<T: DeserializeOwned>(
         &self,
@@ -106,16 +127,8 @@ impl Endpoint {
         headers: &[(&str, String)],
         payload: Payload,
     ) -> Result<T, CloudCallError> {
-        let url = self.url(path)?;
         let (status, _, body) = self
-            .send(
-                operation,
-                method,
-                url,
-                headers,
-                payload,
-                self.options.response_timeout,
-            )
+            .exchange(operation, method, path, headers, payload)
             .await?;
         decode(operation, status, &body)
     }
@@ -453,18 +466,16 @@ impl ConnectorApi {
         version: u64,
         entries: Vec<AuthorizedEntry>,
     ) -> Result<ListWrite, CloudCallError> {
-        let url = self.endpoint.url(paths::AUTHORIZED_SERVERS)?;
         let payload = to_json("list", &AuthorizedListUpdate { entries })?;
         let headers = [(IF_MATCH.as_str(), etag_for(version))];
         let (status, _, body) = self
             .endpoint
-            .send(
+            .exchange(
                 "list",
                 Method::PUT,
-                url,
+                paths::AUTHORIZED_SERVERS,
                 &headers,
                 payload,
-                self.endpoint.options.response_timeout,
             )
             .await?;
         if status == StatusCode::PRECONDITION_FAILED {
@@ -494,16 +505,14 @@ impl ConnectorApi {
 
     /// Removes this registration from the cloud.
     pub async fn deregister(&self) -> Result<(), CloudCallError> {
-        let url = self.endpoint.url(&paths::connector(&self.connector_id))?;
         let (status, _, body) = self
             .endpoint
-            .send(
+            .exchange(
                 "deregister",
                 Method::DELETE,
-                url,
+                &paths::connector(&self.connector_id),
                 &[],
                 Payload::None,
-                self.endpoint.options.response_timeout,
             )
             .await?;
         if status.is_success() || status == StatusCode::NOT_FOUND {
@@ -515,19 +524,15 @@ impl ConnectorApi {
 
     /// Tells the cloud this appliance is alive (for the tenant's list of appliances).
     pub async fn heartbeat(&self, heartbeat: &Heartbeat) -> Result<(), CloudCallError> {
-        let url = self
-            .endpoint
-            .url(&paths::connector_heartbeat(&self.connector_id))?;
         let payload = to_json("heartbeat", heartbeat)?;
         let (status, _, body) = self
             .endpoint
-            .send(
+            .exchange(
                 "heartbeat",
                 Method::POST,
-                url,
+                &paths::connector_heartbeat(&self.connector_id),
                 &[],
                 payload,
-                self.endpoint.options.response_timeout,
             )
             .await?;
         if status.is_success() {

@@ -80,16 +80,14 @@ impl ControlClient {
         token: &str,
         request_id: &str,
     ) -> Result<Option<JoinRecord>, CloudCallError> {
-        let url = self.endpoint.url(&paths::join_request(request_id))?;
         let (status, _, body) = self
             .endpoint
-            .send(
+            .exchange(
                 "join request",
                 Method::GET,
-                url,
+                &paths::join_request(request_id),
                 &[bearer(token)],
                 Payload::None,
-                self.endpoint.options.response_timeout,
             )
             .await?;
         read_record("join request", status, &body)
@@ -102,16 +100,14 @@ impl ConnectorApi {
         &self,
         request_id: &str,
     ) -> Result<Option<JoinRecord>, CloudCallError> {
-        let url = self.endpoint.url(&paths::join_request(request_id))?;
         let (status, _, body) = self
             .endpoint
-            .send(
+            .exchange(
                 "join request",
                 Method::GET,
-                url,
+                &paths::join_request(request_id),
                 &[],
                 Payload::None,
-                self.endpoint.options.response_timeout,
             )
             .await?;
         read_record("join request", status, &body)
@@ -123,17 +119,15 @@ impl ConnectorApi {
         request_id: &str,
         answer: &JoinAnswer,
     ) -> Result<AnswerOutcome, CloudCallError> {
-        let url = self.endpoint.url(&paths::join_answer(request_id))?;
         let payload = to_json("join answer", answer)?;
         let (status, _, body) = self
             .endpoint
-            .send(
+            .exchange(
                 "join answer",
                 Method::PUT,
-                url,
+                &paths::join_answer(request_id),
                 &[],
                 payload,
-                self.endpoint.options.response_timeout,
             )
             .await?;
         match status {
@@ -176,17 +170,15 @@ impl ConnectorApi {
         &self,
         update: &SharedConfigurationUpdate,
     ) -> Result<SharedWrite, CloudCallError> {
-        let url = self.endpoint.url(paths::SHARED_CONFIGURATION)?;
         let payload = to_json("shared configuration", update)?;
         let (status, hdrs, body) = self
             .endpoint
-            .send(
+            .exchange(
                 "shared configuration",
                 Method::PUT,
-                url,
+                paths::SHARED_CONFIGURATION,
                 &[],
                 payload,
-                self.endpoint.options.response_timeout,
             )
             .await?;
         if status == StatusCode::PRECONDITION_FAILED {
