@@ -78,17 +78,26 @@ pub async fn get(
     if !none_match_hits(&headers, current.version) {
         return list_response(&current);
     }
-    let wait = Duration::from_secs(query.wait.unwrap_or(0).min(MAX_LONG_POLL_SECS));
-    if !wait.is_zero()
-        && matches!(
-            tokio::time::timeout(wait, changes.changed()).await,
-            Ok(Ok(()))
-        )
-    {
-        let newer = changes.borrow_and_update().clone();
-        return list_response(&newer);
+    match changed_within(&mut changes, query.wait).await {
+        Some(newer) => list_response(&newer),
+        None => with_etag(StatusCode::NOT_MODIFIED.into_response(), current.version),
     }
-    with_etag(StatusCode::NOT_MODIFIED.into_response(), current.version)
+}
+
+/// The long-poll of a conditional read: the value after the next change, if one comes within
+/// `wait_secs` (capped at the contract's longest poll; none or 0: no wait).
+pub(crate) async fn changed_within<T: Clone>(
+    changes: &mut tokio::sync::watch::Receiver<T>,
+    wait_secs: Option<u64>,
+) -> Option<T> {
+    let wait = Duration::from_secs(wait_secs.unwrap_or(0).min(MAX_LONG_POLL_SECS));
+    if wait.is_zero() {
+        return None;
+    }
+    match tokio::time::timeout(wait, changes.changed()).await {
+        Ok(Ok(())) => Some(changes.borrow_and_update().clone()),
+        _ => None,
+    }
 }
 
 /// Whether a SID has the `S-1-<authority>-<sub>...` syntax.

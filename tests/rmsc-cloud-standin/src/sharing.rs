@@ -15,11 +15,11 @@ use axum::{Extension, Json};
 use base64::Engine;
 use rmsc_contract::{
     ErrorCode, JoinAnswer, JoinRecord, JoinRequest, SharedConfiguration, SharedConfigurationUpdate,
-    JOIN_REQUEST_TTL_SECS, MAX_LONG_POLL_SECS,
+    JOIN_REQUEST_TTL_SECS,
 };
 
 use crate::auth::{principal, Accept, ConnInfo, Principal};
-use crate::authorized::{none_match_hits, with_etag, WaitQuery};
+use crate::authorized::{changed_within, none_match_hits, with_etag, WaitQuery};
 use crate::context::Ctx;
 use crate::http_util::{cloud_error, invalid_request, json, ApiError};
 use crate::state::Tenant;
@@ -249,17 +249,10 @@ pub async fn read_shared(
     if !none_match_hits(&headers, generation) {
         return shared_response(&current);
     }
-    let wait = Duration::from_secs(query.wait.unwrap_or(0).min(MAX_LONG_POLL_SECS));
-    if !wait.is_zero()
-        && matches!(
-            tokio::time::timeout(wait, changes.changed()).await,
-            Ok(Ok(()))
-        )
-    {
-        let newer = changes.borrow_and_update().clone();
-        return shared_response(&newer);
+    match changed_within(&mut changes, query.wait).await {
+        Some(newer) => shared_response(&newer),
+        None => with_etag(StatusCode::NOT_MODIFIED.into_response(), generation),
     }
-    with_etag(StatusCode::NOT_MODIFIED.into_response(), generation)
 }
 
 /// `PUT /api/v1/shared-configuration`: the next generation, or 412 with the current one.
