@@ -395,3 +395,15 @@ pub async fn publish_on_new_connection(
         .publish(authorization)
         .await
 }
+
+/// The AD lab of `RMSC_LAB_DIR`, or `return` from the calling test when there is none (a run
+/// that requires the lab fails inside [`AdLab::from_env`] instead).
+#[macro_export]
+macro_rules! lab_or_skip {
+    () => {
+        match $crate::ad::AdLab::from_env().expect("lab") {
+            Some(ad) => ad,
+            None => return,
+        }
+    };
+}

@@ -5,9 +5,7 @@
 
 use base64::Engine;
 use bytes::Bytes;
-use rmsc_e2e::ad::{
-    negotiate_header, publish_on_new_connection, AdLab, RawConnection, AD_CONNECTOR_NAME,
-};
+use rmsc_e2e::ad::{negotiate_header, publish_on_new_connection, RawConnection, AD_CONNECTOR_NAME};
 use rmsc_e2e::{eventually, Answer, Connector};
 use rmsc_kerberos::negotiate::{classify, TokenKind};
 use serde_json::json;
@@ -39,18 +37,9 @@ fn is_mutual_auth_reply(header: &str) -> bool {
         && token.windows(KRB5_AP_REP.len()).any(|w| w == KRB5_AP_REP)
 }
 
-macro_rules! lab_or_skip {
-    () => {
-        match AdLab::from_env().expect("lab") {
-            Some(ad) => ad,
-            None => return,
-        }
-    };
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authorized_servers_pass_with_their_role_from_the_pac() {
-    let ad = lab_or_skip!();
+    let ad = rmsc_e2e::lab_or_skip!();
     let (lab, connector) = ad.kerberos_connector().await.expect("connector");
     // (keytab, account as the PAC names it, role): a direct member, a nested-group member,
     // a file server by group and a SharePoint app pool by its own SID.
@@ -94,7 +83,7 @@ async fn authorized_servers_pass_with_their_role_from_the_pac() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unlisted_server_gets_403_and_event_2001_without_an_upstream_call() {
-    let ad = lab_or_skip!();
+    let ad = rmsc_e2e::lab_or_skip!();
     let (lab, connector) = ad.kerberos_connector().await.expect("connector");
     lab.standin.clear_calls();
     let answer =
@@ -111,7 +100,7 @@ async fn an_unlisted_server_gets_403_and_event_2001_without_an_upstream_call() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_keep_alive_connection_authenticates_once() {
-    let ad = lab_or_skip!();
+    let ad = rmsc_e2e::lab_or_skip!();
     let (_lab, connector) = ad.kerberos_connector().await.expect("connector");
     let mut conn = RawConnection::open(connector.http).await.expect("connect");
     let first = call(&mut conn, Some(ad.negotiate("EXCH01").expect("token"))).await;
@@ -140,7 +129,7 @@ async fn a_keep_alive_connection_authenticates_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_tokens_are_refused_with_their_reason_and_never_crash() {
-    let ad = lab_or_skip!();
+    let ad = rmsc_e2e::lab_or_skip!();
     let (lab, connector) = ad.kerberos_connector().await.expect("connector");
     lab.standin.clear_calls();
 
@@ -220,7 +209,7 @@ async fn bad_tokens_are_refused_with_their_reason_and_never_crash() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keytab_uploads_are_checked_and_answered_clearly() {
-    let ad = lab_or_skip!();
+    let ad = rmsc_e2e::lab_or_skip!();
     let lab = rmsc_e2e::Lab::start().await.expect("stand-in");
     let connector = lab.kerberos_connector().await.expect("connector");
     let upload = |bytes: Vec<u8>| {

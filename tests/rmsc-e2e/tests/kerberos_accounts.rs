@@ -2,9 +2,7 @@
 //! its group, an account renamed. Authorization follows the SIDs in the PAC of each new
 //! ticket, never names. Needs a running lab (`RMSC_LAB_DIR`), as `kerberos.rs` does.
 
-use rmsc_e2e::ad::{
-    negotiate_header, publish_on_new_connection, wait_for_list, AdLab, AD_CONNECTOR_NAME,
-};
+use rmsc_e2e::ad::{negotiate_header, publish_on_new_connection, wait_for_list, AD_CONNECTOR_NAME};
 use rmsc_e2e::{Answer, Connector};
 use rmsc_kerberos::Initiator;
 use serde_json::json;
@@ -46,18 +44,9 @@ kinit -k -t "$keytab" -c "FILE:$ccache" "$principal"
 KRB5CCNAME="FILE:$ccache" kvno -q "$service"
 "#;
 
-macro_rules! lab_or_skip {
-    () => {
-        match AdLab::from_env().expect("lab") {
-            Some(ad) => ad,
-            None => return,
-        }
-    };
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_removed_from_its_group_is_refused_once_its_new_ticket_lacks_the_group() {
-    let ad = lab_or_skip!();
+    let ad = rmsc_e2e::lab_or_skip!();
     let (_lab, connector) = ad.kerberos_connector().await.expect("connector");
     let before = call_new_connection(&connector, ad.negotiate("EXCH02").expect("token")).await;
     assert_eq!(before.status, 200, "{}", before.text());
@@ -81,7 +70,7 @@ async fn a_server_removed_from_its_group_is_refused_once_its_new_ticket_lacks_th
 /// take her for a new server (event 1002 stays at one).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_account_renamed_in_the_directory_keeps_its_authorization() {
-    let ad = lab_or_skip!();
+    let ad = rmsc_e2e::lab_or_skip!();
     let (lab, connector) = ad.kerberos_connector().await.expect("connector");
     let sid = ad.sid("ALICE");
     connector
