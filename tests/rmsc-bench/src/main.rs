@@ -4,18 +4,21 @@
 //! `rmsc-bench compare --lab DIR --out DIR` compares it with nginx and Apache httpd as well
 //! (issue 7; see tests/peers/README.md).
 
+mod added;
 mod compare;
 mod conn;
 mod daemon;
 mod hold;
 mod kerberos;
 mod load;
+mod own_time;
 mod peers;
 mod placement;
 mod procs;
 mod report;
 mod setup;
 mod svg;
+mod wakeup;
 mod workloads;
 
 use std::time::Duration;
@@ -57,6 +60,10 @@ struct Args {
     /// at least two CPUs). Unpinned, the connector competes with the load generator.
     #[arg(long, value_enum, default_value = "auto")]
     pin: PinMode,
+    /// Alternating direct/connector rounds of the half-peak latency measurement; the verdict
+    /// is the median of the rounds' p99 differences.
+    #[arg(long, default_value_t = 5)]
+    latency_rounds: usize,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -82,6 +89,10 @@ enum Command {
         /// the others; `auto` pins when this process may use at least two CPUs.
         #[arg(long, value_enum, default_value = "auto")]
         pin: PinMode,
+        /// Alternating direct/connector rounds of the half-peak latency measurement; the
+        /// verdict is the median of the rounds' p99 differences.
+        #[arg(long, default_value_t = 5)]
+        latency_rounds: usize,
     },
     /// The connector alone holding N idle authenticated TLS connections, optionally under a
     /// heap profiler (W4 on its own, to see where its per-connection memory goes).
@@ -165,6 +176,7 @@ async fn run_command(args: Args, placement: Placement) -> anyhow::Result<()> {
             w4_connections,
             w4_deadline_secs,
             pin: _,
+            latency_rounds,
         }) => {
             let options = compare::Options {
                 lab,
@@ -173,6 +185,7 @@ async fn run_command(args: Args, placement: Placement) -> anyhow::Result<()> {
                 w4_connections,
                 w4_deadline: Duration::from_secs(w4_deadline_secs),
                 placement,
+                latency_rounds,
             };
             let table = compare::run(
                 options,
@@ -273,15 +286,41 @@ async fn run_command(args: Args, placement: Placement) -> anyhow::Result<()> {
         .unwrap_or_default();
     let half = (connector_w1_peak / 2.0).max(1.0);
     let half_label = format!("W1 at {half:.0} req/s (half peak)");
-    for (name, target) in [("direct", &direct), ("connector", &connector)] {
-        eprintln!("measuring {half_label} {name}");
-        let stats = run(target, w1.clone(), CONNECTIONS, duration, Pace::Rate(half)).await;
-        rows.push(Row {
-            workload: half_label.clone(),
-            target: name,
-            stats,
-        });
+    let before = own_time::Snapshot::scrape(&daemon.connector).await?;
+    let added = added::alternate(
+        args.latency_rounds,
+        |round| {
+            eprintln!("measuring {half_label} direct (round {})", round + 1);
+            let run = run(&direct, w1.clone(), CONNECTIONS, duration, Pace::Rate(half));
+            async move { Ok(run.await) }
+        },
+        |round| {
+            eprintln!("measuring {half_label} connector (round {})", round + 1);
+            let run = run(
+                &connector,
+                w1.clone(),
+                CONNECTIONS,
+                duration,
+                Pace::Rate(half),
+            );
+            async move { Ok(run.await) }
+        },
+    )
+    .await;
+    let own_time = own_time::Snapshot::scrape(&daemon.connector)
+        .await?
+        .since(&before)
+        .describe("the connector's half-peak rounds");
+    if let Some(median) = added.median_round() {
+        for (name, stats) in [("direct", &median.direct), ("connector", &median.connector)] {
+            rows.push(Row {
+                workload: half_label.clone(),
+                target: name,
+                stats: stats.clone(),
+            });
+        }
     }
+    let wakeup_floor = placement.wakeup_floor()?;
     let busy_rss_kib = setup::rss_kib(daemon.child.id())?;
     drop(daemon);
 
@@ -292,6 +331,9 @@ async fn run_command(args: Args, placement: Placement) -> anyhow::Result<()> {
         seconds: duration.as_secs(),
         connections: CONNECTIONS,
         placement: placement.describe_relay(),
+        added,
+        own_time,
+        wakeup_floor,
     });
     let mut table = table;
     if let Some(lab_dir) = &args.lab {

@@ -111,6 +111,17 @@ impl Placement {
         }
     }
 
+    /// The machine's wake-up round trip between the benchmark's CPUs and the server's (all
+    /// allowed CPUs on both ends when unpinned), as one sentence for the report.
+    pub fn wakeup_floor(&self) -> anyhow::Result<String> {
+        let (near, far) = match self {
+            Placement::Shared { cpus } => (cpus, cpus),
+            Placement::Pinned { bench, server } => (bench, server),
+        };
+        let (near, far) = (near.clone(), far.clone());
+        Ok(crate::wakeup::probe(&near, &far, crate::wakeup::PINGS)?.describe())
+    }
+
     /// How many CPUs one side gets: the stand-in's worker count.
     pub fn side_cpus(&self) -> usize {
         match self {

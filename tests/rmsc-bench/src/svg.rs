@@ -215,6 +215,8 @@ mod tests {
             w3_workers: 16,
             placement: String::new(),
             observed: Vec::new(),
+            added: crate::added::AddedLatency { rounds: Vec::new() },
+            latency_notes: Vec::new(),
         };
         let svg = plot(&report);
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));

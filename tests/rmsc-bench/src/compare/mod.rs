@@ -21,10 +21,11 @@ use hyper::header::{HeaderName, HeaderValue};
 use rmsc_e2e::ad::AdLab;
 
 use crate::load::Pace;
+use crate::own_time::Snapshot;
 use crate::placement::Placement;
 use crate::workloads::{keep_alive, new_connection_per_call};
-use measure::{w4, Bench};
-use report::{Report, Workload};
+use measure::{w4, Bench, Target};
+use report::{Measurement, Report, Workload};
 use servers::{bench_observed, check_authorization, standin_observed, Servers, W3_WORKERS};
 use standin::StandinRuntime;
 
@@ -37,6 +38,8 @@ pub struct Options {
     pub w4_deadline: Duration,
     /// Where the processes run; the benchmark's own threads are pinned by `main` already.
     pub placement: Placement,
+    /// Alternating direct/connector rounds of the half-peak latency measurement.
+    pub latency_rounds: usize,
 }
 
 /// Keep-alive connections of W1 and W2 (the 64).
@@ -132,15 +135,27 @@ pub async fn run(
         .find(|m| m.target == "connector" && m.workload == Workload::W1)
         .map_or(0.0, |m| m.stats.requests_per_sec);
     let half = (connector_peak / 2.0).max(1.0);
-    for target in targets
-        .iter()
-        .filter(|t| matches!(t.name, "direct" | "connector"))
-    {
-        bench.place(target)?;
-        let paced = keep_alive(&target.caller, CONNECTIONS, duration, Pace::Rate(half));
-        let workload = Workload::W1Half(half.round() as u64);
-        rows.push(bench.measure(target, workload, paced).await);
+    let workload = Workload::W1Half(half.round() as u64);
+    let by_name = |name: &str| targets.iter().find(|t| t.name == name);
+    let (Some(direct), Some(connector)) = (by_name("direct"), by_name("connector")) else {
+        anyhow::bail!("direct and connector targets are both needed");
+    };
+    let before = Snapshot::scrape(&servers.daemon.connector).await?;
+    let added = crate::added::alternate(
+        opts.latency_rounds,
+        |_| paced(&bench, direct, workload, duration, half),
+        |_| paced(&bench, connector, workload, duration, half),
+    )
+    .await;
+    let own_time = Snapshot::scrape(&servers.daemon.connector)
+        .await?
+        .since(&before)
+        .describe("the connector's half-peak rounds");
+    if let Some(median) = added.median_round() {
+        rows.push(median.direct.clone());
+        rows.push(median.connector.clone());
     }
+    let latency_notes = vec![own_time, placement.wakeup_floor()?];
     let mut held = Vec::new();
     for target in &targets {
         bench.place(target)?;
@@ -163,10 +178,25 @@ pub async fn run(
         w3_workers: W3_WORKERS,
         placement: placement.describe(),
         observed,
+        added,
+        latency_notes,
     };
     let markdown = report.markdown();
     std::fs::write(opts.out.join("compare.md"), &markdown).context("write compare.md")?;
     std::fs::write(opts.out.join("compare.svg"), crate::svg::plot(&report))
         .context("write compare.svg")?;
     Ok(markdown)
+}
+
+/// One paced W1 run against `target` at `rate` requests per second, placed and measured.
+async fn paced(
+    bench: &Bench<'_>,
+    target: &Target,
+    workload: Workload,
+    duration: Duration,
+    rate: f64,
+) -> anyhow::Result<Measurement> {
+    bench.place(target)?;
+    let run = keep_alive(&target.caller, CONNECTIONS, duration, Pace::Rate(rate));
+    Ok(bench.measure(target, workload, run).await)
 }

@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use crate::added::{AddedLatency, HasStats};
 use crate::load::Stats;
 
 /// The workloads of issue 7 (W4 is reported on its own: it measures memory, not rate).
@@ -37,6 +38,7 @@ impl Workload {
 }
 
 /// One workload against one target.
+#[derive(Clone)]
 pub struct Measurement {
     pub workload: Workload,
     pub target: &'static str,
@@ -83,6 +85,16 @@ pub struct Report {
     pub placement: String,
     /// What the kernel reported about each server's CPUs and threads during the run.
     pub observed: Vec<String>,
+    /// Every round of the half-peak latency measurement (the rows hold the median round).
+    pub added: AddedLatency<Measurement>,
+    /// Sentences under the added-latency rounds: the connector's own time, the machine floor.
+    pub latency_notes: Vec<String>,
+}
+
+impl HasStats for Measurement {
+    fn stats(&self) -> &Stats {
+        &self.stats
+    }
 }
 
 /// The peers in report order.
@@ -151,6 +163,12 @@ impl Report {
         self.ratios(&mut out);
         self.memory(&mut out);
         self.targets(&mut out);
+        out.push_str(&self.added.markdown(
+            "Half-peak latency, round by round (direct and connector alternate, ABBA order; the table above shows the median round):",
+        ));
+        for note in &self.latency_notes {
+            let _ = writeln!(out, "\n{note}");
+        }
         if !self.checks.is_empty() {
             let _ = writeln!(out, "\nAuthorization checked before measuring:");
             for check in &self.checks {
