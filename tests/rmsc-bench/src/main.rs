@@ -28,7 +28,7 @@ use bytes::Bytes;
 use clap::Parser;
 use hyper::header::{HeaderName, HeaderValue};
 use rmsc_cloud_standin::{sample_headers, sample_request};
-use rmsc_e2e::{identity, Lab, EXCH01, EXCHANGE_GROUP_SID};
+use rmsc_e2e::{identity, EXCH01, EXCHANGE_GROUP_SID};
 use rmsc_soap::{find_endpoint, Operation, SoapVersion};
 
 use crate::load::{run, Pace, Target};
@@ -226,7 +226,11 @@ async fn run_command(args: Args, placement: Placement) -> anyhow::Result<()> {
         }
         None => {}
     }
-    let lab = Lab::start().await.context("stand-in")?;
+    // The stand-in on a runtime of its own (one worker, on the benchmark's CPUs), as in
+    // `compare`: sharing the load generator's worker would queue its answers behind the
+    // generator's tasks while the connector is measured, and not while direct is.
+    let standin = compare::standin::StandinRuntime::new(1, placement.bench().cloned())?;
+    let lab = standin.start_lab().await.context("stand-in")?;
     let (direct_client, relay_url) = setup::direct_client(&lab, CONNECTIONS)
         .await
         .context("direct registration")?;

@@ -10,7 +10,7 @@ pub mod measure;
 pub mod report;
 mod report_sections;
 mod servers;
-mod standin;
+pub mod standin;
 
 use std::path::PathBuf;
 use std::time::Duration;
