@@ -43,6 +43,16 @@ impl Bench<'_> {
         }
     }
 
+    /// Keeps the stand-in with the load generator whatever the target: for the added-latency
+    /// rounds, so that "direct" and the connector differ only by the relay (as in the plain
+    /// benchmark) and not also by the stand-in having a CPU to itself in one of them.
+    pub fn place_with_generator(&self) -> anyhow::Result<()> {
+        match self.placement.bench() {
+            Some(cpus) => self.standin.move_to(cpus),
+            None => Ok(()),
+        }
+    }
+
     /// CPU ticks the server of `target` has used so far.
     fn cpu_ticks(&self, target: &Target) -> u64 {
         match target.server {

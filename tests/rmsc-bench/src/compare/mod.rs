@@ -129,7 +129,8 @@ pub async fn run(
         let w3_run = new_connection_per_call(caller, W3_WORKERS, duration);
         rows.push(bench.measure(target, Workload::W3, w3_run).await);
     }
-    // Latency at half the connector's peak W1 rate, direct vs connector (open loop).
+    // Latency at half the connector's peak W1 rate, direct vs connector (open loop), in
+    // alternating rounds with the stand-in on the generator's CPUs for both.
     let connector_peak = rows
         .iter()
         .find(|m| m.target == "connector" && m.workload == Workload::W1)
@@ -196,7 +197,7 @@ async fn paced(
     duration: Duration,
     rate: f64,
 ) -> anyhow::Result<Measurement> {
-    bench.place(target)?;
+    bench.place_with_generator()?;
     let run = keep_alive(&target.caller, CONNECTIONS, duration, Pace::Rate(rate));
     Ok(bench.measure(target, workload, run).await)
 }

@@ -164,7 +164,7 @@ impl Report {
         self.memory(&mut out);
         self.targets(&mut out);
         out.push_str(&self.added.markdown(
-            "Half-peak latency, round by round (direct and connector alternate, ABBA order; the table above shows the median round):",
+            "Half-peak latency, round by round (direct and connector alternate, ABBA order, the stand-in on the load generator's CPUs in both, as in the plain benchmark; the table above shows the median round):",
         ));
         for note in &self.latency_notes {
             let _ = writeln!(out, "\n{note}");
