@@ -118,8 +118,7 @@ impl Placement {
             Placement::Shared { cpus } => (cpus, cpus),
             Placement::Pinned { bench, server } => (bench, server),
         };
-        let (near, far) = (near.clone(), far.clone());
-        Ok(crate::wakeup::probe(&near, &far, crate::wakeup::PINGS)?.describe())
+        Ok(crate::wakeup::probe(near, far, crate::wakeup::PINGS)?.describe())
     }
 
     /// How many CPUs one side gets: the stand-in's worker count.

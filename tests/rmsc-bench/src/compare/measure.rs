@@ -8,7 +8,7 @@ use super::report::{Measurement, W4Result, Workload};
 use super::standin::StandinRuntime;
 use crate::conn::Caller;
 use crate::load::Stats;
-use crate::placement::Placement;
+use crate::placement::{Cpus, Placement};
 use crate::procs::{ticks_to_us, Sampler, Server};
 use crate::workloads::hold_idle;
 
@@ -33,21 +33,22 @@ impl Bench<'_> {
     /// Moves the stand-in where `target` needs it: on the server CPUs when it is the server
     /// under test ("direct"), with the load generator otherwise.
     pub fn place(&self, target: &Target) -> anyhow::Result<()> {
-        let cpus = match target.server {
+        self.move_standin(match target.server {
             None => self.placement.server(),
             Some(_) => self.placement.bench(),
-        };
-        match cpus {
-            Some(cpus) => self.standin.move_to(cpus),
-            None => Ok(()),
-        }
+        })
     }
 
     /// Keeps the stand-in with the load generator whatever the target: for the added-latency
     /// rounds, so that "direct" and the connector differ only by the relay (as in the plain
     /// benchmark) and not also by the stand-in having a CPU to itself in one of them.
     pub fn place_with_generator(&self) -> anyhow::Result<()> {
-        match self.placement.bench() {
+        self.move_standin(self.placement.bench())
+    }
+
+    /// Moves the stand-in's threads to `cpus`; unpinned (`None`) they stay where they are.
+    fn move_standin(&self, cpus: Option<&Cpus>) -> anyhow::Result<()> {
+        match cpus {
             Some(cpus) => self.standin.move_to(cpus),
             None => Ok(()),
         }
