@@ -31,7 +31,10 @@ impl Kerberos {
     pub fn exchange_servers(ad: &AdLab, count: usize) -> anyhow::Result<Self> {
         let accounts = ["EXCH01", "EXCH02", "EXCH03"];
         let initiators = (0..count.max(1))
-            .map(|i| ad.initiator(accounts[i % accounts.len()]).map(Arc::new))
+            .map(|i| {
+                ad.initiator_in_memory(accounts[i % accounts.len()])
+                    .map(Arc::new)
+            })
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(Self { initiators })
     }
@@ -70,6 +73,21 @@ impl Caller {
         let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await?;
         tokio::spawn(connection);
         Ok(sender)
+    }
+
+    /// The TLS version and cipher suite this target chooses for the load generator's offer.
+    pub async fn tls_choice(&self) -> anyhow::Result<String> {
+        let tcp = tokio::net::TcpStream::connect(self.addr).await?;
+        let name = ServerName::try_from(self.server_name.clone())?;
+        let tls = self.tls.connect(name, tcp).await?;
+        let session = tls.get_ref().1;
+        let version = session
+            .protocol_version()
+            .map_or("?".to_owned(), |v| format!("{v:?}"));
+        let suite = session
+            .negotiated_cipher_suite()
+            .map_or("?".to_owned(), |s| format!("{:?}", s.suite()));
+        Ok(format!("{version} {suite}"))
     }
 
     /// Sends the call on `sender`, with `authorization` if given; `Ok` only for a 200 whose

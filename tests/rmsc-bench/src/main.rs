@@ -93,6 +93,18 @@ enum Command {
         /// verdict is the median of the rounds' p99 differences.
         #[arg(long, default_value_t = 5)]
         latency_rounds: usize,
+        /// What to measure, comma-separated; a subset serves profiling one workload.
+        #[arg(
+            long,
+            value_enum,
+            value_delimiter = ',',
+            default_value = "w1,w2,w3,half,w4"
+        )]
+        workloads: Vec<compare::Part>,
+        /// Targets to measure, comma-separated (direct, nginx, apache, connector); all by
+        /// default. Every server is started either way.
+        #[arg(long, value_delimiter = ',', value_parser = ["direct", "nginx", "apache", "connector"])]
+        targets: Vec<String>,
     },
     /// The connector alone holding N idle authenticated TLS connections, optionally under a
     /// heap profiler (W4 on its own, to see where its per-connection memory goes).
@@ -177,6 +189,8 @@ async fn run_command(args: Args, placement: Placement) -> anyhow::Result<()> {
             w4_deadline_secs,
             pin: _,
             latency_rounds,
+            workloads,
+            targets,
         }) => {
             let options = compare::Options {
                 lab,
@@ -186,6 +200,10 @@ async fn run_command(args: Args, placement: Placement) -> anyhow::Result<()> {
                 w4_deadline: Duration::from_secs(w4_deadline_secs),
                 placement,
                 latency_rounds,
+                selection: compare::Selection {
+                    parts: workloads,
+                    targets,
+                },
             };
             let table = compare::run(
                 options,

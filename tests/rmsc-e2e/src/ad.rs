@@ -137,6 +137,12 @@ impl AdLab {
         Ok(Initiator::from_ccache(&ccache)?)
     }
 
+    /// As [`AdLab::initiator`], with the ticket copied into memory (for the load generator).
+    pub fn initiator_in_memory(&self, account: &str) -> anyhow::Result<Initiator> {
+        let ccache = self.kinit(account)?;
+        Ok(Initiator::from_ccache_in_memory(&ccache)?)
+    }
+
     /// `Negotiate <token>` for the connector, as `account`.
     pub fn negotiate(&self, account: &str) -> anyhow::Result<String> {
         let token = self.initiator(account)?.token_for(AD_CONNECTOR_NAME)?;

@@ -127,6 +127,23 @@ async fn a_keep_alive_connection_authenticates_once() {
     connector.shutdown().await;
 }
 
+/// The load generator's initiators: tickets copied into a `MEMORY:` cache keep working once
+/// the `kinit` file is gone, including the service ticket fetched after the copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_initiator_with_its_tickets_in_memory_needs_no_file() {
+    let ad = rmsc_e2e::lab_or_skip!();
+    let (_lab, connector) = ad.kerberos_connector().await.expect("connector");
+    let ccache = ad.kinit("EXCH01").expect("kinit");
+    let initiator = rmsc_kerberos::Initiator::from_ccache_in_memory(&ccache).expect("copy");
+    std::fs::remove_file(&ccache).expect("remove the ccache file");
+    for call in 0..2 {
+        let token = initiator.token_for(AD_CONNECTOR_NAME).expect("token");
+        let answer = call_new_connection(&connector, Some(negotiate_header(&token))).await;
+        assert_eq!(answer.status, 200, "call {call}: {}", answer.text());
+    }
+    connector.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_tokens_are_refused_with_their_reason_and_never_crash() {
     let ad = rmsc_e2e::lab_or_skip!();

@@ -102,6 +102,43 @@ fn error(major: u32, minor: u32, during: &'static str) -> GssError {
     GssError::new(major, minor, during)
 }
 
+#[link(name = "krb5")]
+extern "C" {
+    fn krb5_init_context(context: *mut *mut c_void) -> i32;
+    fn krb5_free_context(context: *mut c_void);
+}
+
+/// A krb5 library context that is never used, only kept: while one is alive, MIT's profile
+/// library keeps its parse of krb5.conf and merely checks the file's time (at most once a
+/// second) when GSSAPI makes the context of each accept or initiation. Without one, every
+/// such context parses krb5.conf anew. Measured in W3 (a new authentication per call), the
+/// profile set-up fell from 4.7% to 2.9% of the connector's CPU and from 7.3% to 2.2% of the
+/// load generator's. A changed krb5.conf is still read again, as before.
+pub(super) struct ConfigHold(*mut c_void);
+
+// SAFETY: the context is created and freed here and never used in between, so no thread
+// ever touches it concurrently.
+unsafe impl Send for ConfigHold {}
+// SAFETY: as above.
+unsafe impl Sync for ConfigHold {}
+
+impl ConfigHold {
+    /// `None` when the library cannot make a context; GSSAPI will then report why itself.
+    pub(super) fn new() -> Option<Self> {
+        let mut context = ptr::null_mut();
+        // SAFETY: a valid out-pointer; on success the context is owned by the returned value.
+        let code = unsafe { krb5_init_context(&mut context) };
+        (code == 0 && !context.is_null()).then_some(Self(context))
+    }
+}
+
+impl Drop for ConfigHold {
+    fn drop(&mut self) {
+        // SAFETY: the context came from krb5_init_context and is freed once.
+        unsafe { krb5_free_context(self.0) };
+    }
+}
+
 /// A credential handle.
 pub(super) struct Credential(sys::gss_cred_id_t);
 
@@ -359,6 +396,50 @@ fn logon_info(name: &NameHandle) -> Result<Option<(Vec<u8>, bool)>, GssError> {
 #[cfg(feature = "initiator")]
 pub(super) fn initiator_credential(ccache: &str) -> Result<Credential, GssError> {
     acquire_from(None, &[("ccache", ccache)], INITIATE)
+}
+
+/// Copies the tickets of the initiator `credential` into the credential cache `ccache` (for
+/// example `MEMORY:name`), replacing what it held.
+#[cfg(feature = "initiator")]
+pub(super) fn store_initiator_credential(
+    credential: &Credential,
+    ccache: &str,
+) -> Result<(), GssError> {
+    // 1.2.840.113554.1.2.2, the Kerberos 5 mechanism: the tickets are its credentials.
+    const KRB5: [u8; 9] = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02];
+    let mut krb5 = sys::gss_OID_desc {
+        length: KRB5.len() as u32,
+        elements: KRB5.as_ptr() as *mut c_void,
+    };
+    let key = c"ccache";
+    let value = CString::new(ccache).map_err(|_| GssError::invalid_argument("ccache name"))?;
+    let mut element = sys::gss_key_value_element_desc {
+        key: key.as_ptr(),
+        value: value.as_ptr(),
+    };
+    let set = sys::gss_key_value_set_desc {
+        count: 1,
+        elements: &mut element,
+    };
+    let mut minor = 0;
+    // SAFETY: valid handle; `set`, the OID and the strings outlive the call; no outputs asked.
+    let major = unsafe {
+        sys::gss_store_cred_into(
+            &mut minor,
+            credential.0,
+            INITIATE,
+            &mut krb5,
+            1, // overwrite what the cache held
+            0, // not the default credentials
+            &set,
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    if is_error(major) {
+        return Err(error(major, minor, "storing credentials"));
+    }
+    Ok(())
 }
 
 /// Produces the first SPNEGO token for `HTTP@<host>` with mutual authentication requested.

@@ -159,6 +159,8 @@ impl std::error::Error for GssError {}
 /// Acceptor credentials for the principals of one keytab file.
 pub struct AcceptorCredential {
     credential: ffi::Credential,
+    /// Keeps krb5.conf parsed for as long as the credential accepts (see `ConfigHold`).
+    _config: Option<ffi::ConfigHold>,
 }
 
 impl fmt::Debug for AcceptorCredential {
@@ -181,6 +183,7 @@ impl AcceptorCredential {
         let rcache = format!("file2:{}", path_str(rcache)?);
         Ok(Self {
             credential: ffi::acceptor_credential(&keytab, &rcache, principal)?,
+            _config: ffi::ConfigHold::new(),
         })
     }
 }
@@ -242,6 +245,8 @@ pub fn accept(
 #[cfg(feature = "initiator")]
 pub struct Initiator {
     credential: ffi::Credential,
+    /// Keeps krb5.conf parsed for as long as the initiator makes tokens (see `ConfigHold`).
+    _config: Option<ffi::ConfigHold>,
 }
 
 #[cfg(feature = "initiator")]
@@ -259,6 +264,21 @@ impl Initiator {
         let ccache = format!("FILE:{}", path_str(ccache)?);
         Ok(Self {
             credential: ffi::initiator_credential(&ccache)?,
+            _config: ffi::ConfigHold::new(),
+        })
+    }
+
+    /// As [`Initiator::from_ccache`], from a copy of the cache's tickets in this process's
+    /// memory (an MIT `MEMORY:` cache), so that a token costs no file reads: what the load
+    /// generator needs to make thousands per second. Later changes to the file are not seen.
+    pub fn from_ccache_in_memory(ccache: &Path) -> Result<Self, GssError> {
+        let from_file = Self::from_ccache(ccache)?;
+        // Named after the file, which is unique to its kinit, so two copies never collide.
+        let memory = format!("MEMORY:rmsc-{}", path_str(ccache)?);
+        ffi::store_initiator_credential(&from_file.credential, &memory)?;
+        Ok(Self {
+            credential: ffi::initiator_credential(&memory)?,
+            _config: from_file._config,
         })
     }
 

@@ -20,6 +20,7 @@ use bytes::Bytes;
 use hyper::header::{HeaderName, HeaderValue};
 use rmsc_e2e::ad::AdLab;
 
+use crate::added::AddedLatency;
 use crate::load::Pace;
 use crate::own_time::Snapshot;
 use crate::placement::Placement;
@@ -40,6 +41,37 @@ pub struct Options {
     pub placement: Placement,
     /// Alternating direct/connector rounds of the half-peak latency measurement.
     pub latency_rounds: usize,
+    /// What to measure (all of it by default); a subset is for profiling one workload.
+    pub selection: Selection,
+}
+
+/// The parts of a comparison that can be run on their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Part {
+    W1,
+    W2,
+    W3,
+    /// The half-peak latency rounds (needs W1 of the connector for the rate).
+    Half,
+    W4,
+}
+
+/// Which workloads run against which targets.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    pub parts: Vec<Part>,
+    /// Target names (direct, nginx, apache, connector); empty means all.
+    pub targets: Vec<String>,
+}
+
+impl Selection {
+    fn runs(&self, part: Part) -> bool {
+        self.parts.contains(&part)
+    }
+
+    fn includes(&self, target: &str) -> bool {
+        self.targets.is_empty() || self.targets.iter().any(|t| t == target)
+    }
 }
 
 /// Keep-alive connections of W1 and W2 (the 64).
@@ -79,18 +111,30 @@ pub async fn run(
     let idle = servers.idle_memory();
     let mut observed = servers.observed();
     observed.push(bench_observed());
-    let targets = servers.targets(&lab, &ad, &soap_headers, &w1, endpoint)?;
+    let selection = &opts.selection;
+    let targets: Vec<Target> = servers
+        .targets(&lab, &ad, &soap_headers, &w1, endpoint)?
+        .into_iter()
+        .filter(|t| selection.includes(t.name))
+        .collect();
     let bench = Bench {
         standin: &standin,
         placement,
     };
 
     let mut checks = Vec::new();
+    let mut tls_choices = Vec::new();
     for target in &targets {
         if let Err(error) = target.caller.probe(Duration::from_secs(15)).await {
             servers.save_logs(&opts.out);
             return Err(error.context(format!("{} does not answer", target.name)));
         }
+        let choice = target.caller.tls_choice().await;
+        tls_choices.push(format!(
+            "{} {}",
+            target.name,
+            choice.unwrap_or_else(|e| format!("unknown ({e})"))
+        ));
         if target.caller.kerberos.is_some() {
             let checked = check_authorization(&target.caller, &ad)
                 .await
@@ -98,6 +142,9 @@ pub async fn run(
             checks.push(format!("{}: {checked}", target.name));
         }
     }
+    // The same policy everywhere (tests/peers/README.md): each server picks from the load
+    // generator's offer, which lists AES-256-GCM first as Windows and OpenSSL clients do.
+    observed.push(format!("TLS chosen: {}", tls_choices.join("; ")));
     let duration = Duration::from_secs(opts.seconds.max(1));
     let warm = Duration::from_millis(500);
     for target in &targets {
@@ -118,47 +165,42 @@ pub async fn run(
             observed.push(line);
         }
         let caller = &target.caller;
-        let w1_run = keep_alive(caller, CONNECTIONS, duration, Pace::Closed);
-        rows.push(bench.measure(target, Workload::W1, w1_run).await);
-        let w2_caller = crate::conn::Caller {
-            body: w2.clone(),
-            ..caller.clone()
-        };
-        let w2_run = keep_alive(&w2_caller, CONNECTIONS, duration, Pace::Closed);
-        rows.push(bench.measure(target, Workload::W2, w2_run).await);
-        let w3_run = new_connection_per_call(caller, W3_WORKERS, duration);
-        rows.push(bench.measure(target, Workload::W3, w3_run).await);
+        if selection.runs(Part::W1) {
+            let w1_run = keep_alive(caller, CONNECTIONS, duration, Pace::Closed);
+            rows.push(bench.measure(target, Workload::W1, w1_run).await);
+        }
+        if selection.runs(Part::W2) {
+            let w2_caller = crate::conn::Caller {
+                body: w2.clone(),
+                ..caller.clone()
+            };
+            let w2_run = keep_alive(&w2_caller, CONNECTIONS, duration, Pace::Closed);
+            rows.push(bench.measure(target, Workload::W2, w2_run).await);
+        }
+        if selection.runs(Part::W3) {
+            let w3_run = new_connection_per_call(caller, W3_WORKERS, duration);
+            rows.push(bench.measure(target, Workload::W3, w3_run).await);
+        }
     }
-    // Latency at half the connector's peak W1 rate, direct vs connector (open loop), in
-    // alternating rounds with the stand-in on the generator's CPUs for both.
-    let connector_peak = rows
-        .iter()
-        .find(|m| m.target == "connector" && m.workload == Workload::W1)
-        .map_or(0.0, |m| m.stats.requests_per_sec);
-    let half = (connector_peak / 2.0).max(1.0);
-    let workload = Workload::W1Half(half.round() as u64);
-    let by_name = |name: &str| targets.iter().find(|t| t.name == name);
-    let (Some(direct), Some(connector)) = (by_name("direct"), by_name("connector")) else {
-        anyhow::bail!("direct and connector targets are both needed");
-    };
-    let before = Snapshot::scrape(&servers.daemon.connector).await?;
-    let added = crate::added::alternate(
-        opts.latency_rounds,
-        |_| paced(&bench, direct, workload, duration, half),
-        |_| paced(&bench, connector, workload, duration, half),
-    )
-    .await;
-    let own_time = Snapshot::scrape(&servers.daemon.connector)
+    let (added, latency_notes) = if selection.runs(Part::Half) {
+        half_peak(
+            &bench,
+            &targets,
+            &rows,
+            &servers,
+            opts.latency_rounds,
+            duration,
+        )
         .await?
-        .since(&before)
-        .describe("the connector's half-peak rounds");
+    } else {
+        (AddedLatency { rounds: Vec::new() }, Vec::new())
+    };
     if let Some(median) = added.median_round() {
         rows.push(median.direct.clone());
         rows.push(median.connector.clone());
     }
-    let latency_notes = vec![own_time, placement.wakeup_floor()?];
     let mut held = Vec::new();
-    for target in &targets {
+    for target in targets.iter().filter(|_| selection.runs(Part::W4)) {
         bench.place(target)?;
         if let Some(result) = w4(target, opts.w4_connections, opts.w4_deadline).await {
             held.push(result);
@@ -187,6 +229,42 @@ pub async fn run(
     std::fs::write(opts.out.join("compare.svg"), crate::svg::plot(&report))
         .context("write compare.svg")?;
     Ok(markdown)
+}
+
+/// Latency at half the connector's peak W1 rate, direct vs connector (open loop), in
+/// alternating rounds with the stand-in on the generator's CPUs for both; with the
+/// connector's own account of those rounds and the machine's wake-up floor.
+async fn half_peak(
+    bench: &Bench<'_>,
+    targets: &[Target],
+    rows: &[Measurement],
+    servers: &Servers,
+    rounds: usize,
+    duration: Duration,
+) -> anyhow::Result<(AddedLatency<Measurement>, Vec<String>)> {
+    let connector_peak = rows
+        .iter()
+        .find(|m| m.target == "connector" && m.workload == Workload::W1)
+        .map(|m| m.stats.requests_per_sec)
+        .context("the half-peak rounds need W1 of the connector for their rate")?;
+    let half = (connector_peak / 2.0).max(1.0);
+    let workload = Workload::W1Half(half.round() as u64);
+    let by_name = |name: &str| targets.iter().find(|t| t.name == name);
+    let (Some(direct), Some(connector)) = (by_name("direct"), by_name("connector")) else {
+        anyhow::bail!("the half-peak rounds need both the direct and the connector targets");
+    };
+    let before = Snapshot::scrape(&servers.daemon.connector).await?;
+    let added = crate::added::alternate(
+        rounds,
+        |_| paced(bench, direct, workload, duration, half),
+        |_| paced(bench, connector, workload, duration, half),
+    )
+    .await;
+    let own_time = Snapshot::scrape(&servers.daemon.connector)
+        .await?
+        .since(&before)
+        .describe("the connector's half-peak rounds");
+    Ok((added, vec![own_time, bench.placement.wakeup_floor()?]))
 }
 
 /// One paced W1 run against `target` at `rate` requests per second, placed and measured.
