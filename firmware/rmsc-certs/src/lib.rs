@@ -4,7 +4,8 @@
 //! match its key and chain up correctly. This crate reads uploads ([`parse_pem_bundle`],
 //! [`parse_pfx`], [`complete_csr`]), reports on them ([`check`]), makes keys on the
 //! appliance ([`generate_csr`], [`self_signed`]) and hands the result to rustls
-//! ([`Uploaded::into_rustls`]). It does no I/O of its own: bytes and the time come from
+//! ([`Uploaded::into_rustls`]) under the appliance's TLS policy ([`crypto_provider`]). It
+//! does no I/O of its own: bytes and the time come from
 //! the caller.
 
 mod check;
@@ -13,6 +14,7 @@ mod generate;
 mod keys;
 mod names;
 mod parse;
+mod provider;
 
 use std::fmt;
 
@@ -26,6 +28,7 @@ pub use error::CertError;
 pub use generate::{generate_csr, self_signed, SELF_SIGNED_DAYS};
 pub use names::{name_matches, validate_connector_name};
 pub use parse::{complete_csr, parse_pem_bundle, parse_pfx, MAX_CERTIFICATES, MAX_UPLOAD_BYTES};
+pub use provider::{crypto_provider, prefer_own_order, CIPHER_SUITES};
 
 /// A certificate chain (leaf first) and its private key, as read from an upload.
 ///

@@ -49,8 +49,9 @@ pub fn root_store(extra_ca_pem: Option<&str>) -> Result<Arc<RootCertStore>, TlsM
     Ok(Arc::new(roots))
 }
 
+/// The appliance's TLS policy: the cloud, as a server, may choose among the suites offered.
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    rmsc_certs::crypto_provider()
 }
 
 /// Client configuration without a client certificate (sign-in, discovery, registration).

@@ -56,11 +56,11 @@ pub async fn server_config(
 
 /// A rustls configuration that asks `live` for the certificate of every handshake.
 fn build(live: Arc<LiveCertificate>) -> anyhow::Result<Arc<rustls::ServerConfig>> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+    let mut config = rustls::ServerConfig::builder_with_provider(rmsc_certs::crypto_provider())
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_cert_resolver(live);
+    rmsc_certs::prefer_own_order(&mut config);
     // HTTP/1.1 only: Negotiate authentication over HTTP/2 is poorly supported by Windows clients.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
@@ -111,5 +111,6 @@ mod tests {
             first.server_config.alpn_protocols,
             vec![b"http/1.1".to_vec()]
         );
+        assert!(first.server_config.ignore_client_order);
     }
 }

@@ -85,7 +85,7 @@ impl fmt::Debug for AdminTls {
 }
 
 fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    rmsc_certs::crypto_provider()
 }
 
 /// SHA-256 of `der` as `AB:CD:...`.
@@ -201,6 +201,7 @@ impl AdminTls {
             .with_safe_default_protocol_versions()?
             .with_no_client_auth()
             .with_cert_resolver(self.resolver.clone());
+        rmsc_certs::prefer_own_order(&mut config);
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Arc::new(config))
     }

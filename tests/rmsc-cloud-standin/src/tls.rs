@@ -163,7 +163,9 @@ pub fn server_config(
     root: &Authority,
     connector_ca: &Authority,
 ) -> Result<Arc<ServerConfig>, TlsError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    // The appliance's own TLS policy, so that a caller of the stand-in ("direct" in the
+    // benchmarks) gets the same suite as a caller of the connector.
+    let provider = rmsc_certs::crypto_provider();
     let mut roots = RootCertStore::empty();
     roots.add(connector_ca.der().clone())?;
     let inner = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
@@ -175,6 +177,7 @@ pub fn server_config(
         .with_safe_default_protocol_versions()?
         .with_client_cert_verifier(verifier)
         .with_single_cert(chain, server_key)?;
+    rmsc_certs::prefer_own_order(&mut config);
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
