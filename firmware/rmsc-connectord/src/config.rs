@@ -118,7 +118,7 @@ pub struct KerberosConfig {
     /// Where the clear keytab and the replay cache live while the daemon runs; a tmpfs on
     /// the appliance (`/run/...`). Default: `run/` under the data directory.
     pub runtime_dir: Option<PathBuf>,
-    /// GSSAPI calls allowed at once on the blocking pool.
+    /// Workers allowed to accept Kerberos tokens at once.
     pub max_concurrent: usize,
 }
 

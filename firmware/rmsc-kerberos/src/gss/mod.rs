@@ -1,6 +1,7 @@
 //! Safe GSSAPI: acceptor credentials from a keytab file with an explicit replay cache, one
 //! accept step with the verified PAC, and (feature `initiator`) client tokens for tests.
-//! Every call here blocks (keytab and replay-cache I/O): callers run it on a blocking pool.
+//! Every call here is synchronous CPU work with small file reads and writes (keytab, replay
+//! cache) that the appliance keeps on a tmpfs; see `source.rs` for where it runs.
 
 mod ffi;
 
