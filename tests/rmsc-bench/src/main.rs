@@ -5,6 +5,7 @@
 //! (issue 7; see tests/peers/README.md).
 
 mod added;
+mod busy;
 mod compare;
 mod conn;
 mod daemon;

@@ -29,6 +29,11 @@ impl Cpus {
         self.0.len()
     }
 
+    /// The CPU numbers.
+    pub fn ids(&self) -> &[usize] {
+        &self.0
+    }
+
     /// `taskset -c` notation, e.g. `0,1`.
     pub fn list(&self) -> String {
         self.0

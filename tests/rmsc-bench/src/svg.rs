@@ -201,6 +201,7 @@ mod tests {
                 },
                 cpu_us_per_request: None,
                 peak_rss_kib: None,
+                busy: None,
             }],
             idle: vec![ServerMemory {
                 target: "nginx",

@@ -47,6 +47,15 @@ pub struct Measurement {
     pub cpu_us_per_request: Option<f64>,
     /// Peak of the server's summed RSS during the measurement, KiB.
     pub peak_rss_kib: Option<u64>,
+    /// Busy share of the load generator's CPUs and of the server's, when pinned.
+    pub busy: Option<Busy>,
+}
+
+/// How busy each side's CPUs were (0 to 1): the side near 1 set the pace.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Busy {
+    pub generator: f64,
+    pub server: f64,
 }
 
 /// A server's memory before any caller.
@@ -147,7 +156,7 @@ impl Report {
             out,
             "{} s per measurement; W1/W2 {} keep-alive TLS connections (closed loop), W3 {} callers each opening a new TLS connection (full handshake, no resumption) and, for Kerberos targets, making a new GSSAPI initiation per call; operation `Certify`. \
              All on one machine: load generator and stand-in in one process (the stand-in on a runtime of its own), each server in its own. \
-             CPU = server user+system time (all its processes; for direct, the stand-in's threads) per successful request; RSS summed over its processes (shared pages counted once per process; PSS shown for memory).\n",
+             CPU = server user+system time (all its processes; for direct, the stand-in's threads) per successful request; busy % = how busy the load generator's CPUs (with the stand-in, except for direct) and the server's CPUs were, from /proc/stat: the side near 100 set the pace; RSS summed over its processes (shared pages counted once per process; PSS shown for memory).\n",
             self.seconds,
             self.connections,
             self.w3_workers,
@@ -205,13 +214,13 @@ impl Report {
     }
 
     fn table(&self, out: &mut String) {
-        let _ = writeln!(out, "| Workload | Target | req/s | p50 ms | p99 ms | p99.9 ms | CPU µs/req | peak RSS MiB | errors |");
-        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(out, "| Workload | Target | req/s | p50 ms | p99 ms | p99.9 ms | CPU µs/req | busy % gen / server | peak RSS MiB | errors |");
+        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         for m in &self.rows {
             let s = &m.stats;
             let _ = writeln!(
                 out,
-                "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} |",
+                "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} |",
                 m.workload.label(),
                 m.target,
                 s.requests_per_sec,
@@ -220,6 +229,11 @@ impl Report {
                 ms(s.p999_us),
                 m.cpu_us_per_request
                     .map_or("n/a".to_owned(), |c| format!("{c:.0}")),
+                m.busy.map_or("n/a".to_owned(), |b| format!(
+                    "{:.0} / {:.0}",
+                    b.generator * 100.0,
+                    b.server * 100.0
+                )),
                 m.peak_rss_kib
                     .map_or("n/a".to_owned(), |k| format!("{:.1}", mib(k))),
                 s.errors

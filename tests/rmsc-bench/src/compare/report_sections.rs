@@ -125,6 +125,7 @@ mod tests {
             },
             cpu_us_per_request: Some(100.0),
             peak_rss_kib: Some(10 * 1024),
+            busy: None,
         }
     }
 
