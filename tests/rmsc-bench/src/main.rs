@@ -94,6 +94,9 @@ enum Command {
         /// verdict is the median of the rounds' p99 differences.
         #[arg(long, default_value_t = 5)]
         latency_rounds: usize,
+        /// Concurrent W3 callers (closed loop), each opening a new connection per call.
+        #[arg(long, default_value_t = compare::W3_CALLERS)]
+        w3_callers: usize,
         /// What to measure, comma-separated; a subset serves profiling one workload.
         #[arg(
             long,
@@ -190,6 +193,7 @@ async fn run_command(args: Args, placement: Placement) -> anyhow::Result<()> {
             w4_deadline_secs,
             pin: _,
             latency_rounds,
+            w3_callers,
             workloads,
             targets,
         }) => {
@@ -201,6 +205,7 @@ async fn run_command(args: Args, placement: Placement) -> anyhow::Result<()> {
                 w4_deadline: Duration::from_secs(w4_deadline_secs),
                 placement,
                 latency_rounds,
+                w3_callers: w3_callers.max(1),
                 selection: compare::Selection {
                     parts: workloads,
                     targets,

@@ -27,7 +27,8 @@ use crate::placement::Placement;
 use crate::workloads::{keep_alive, new_connection_per_call};
 use measure::{w4, Bench, Target};
 use report::{Measurement, Report, Workload};
-use servers::{bench_observed, check_authorization, standin_observed, Servers, W3_WORKERS};
+pub use servers::W3_CALLERS;
+use servers::{bench_observed, check_authorization, standin_observed, Servers};
 use standin::StandinRuntime;
 
 /// What `compare` was asked to do.
@@ -41,6 +42,8 @@ pub struct Options {
     pub placement: Placement,
     /// Alternating direct/connector rounds of the half-peak latency measurement.
     pub latency_rounds: usize,
+    /// Concurrent callers of W3, each opening a new connection per call.
+    pub w3_callers: usize,
     /// What to measure (all of it by default); a subset is for profiling one workload.
     pub selection: Selection,
 }
@@ -113,7 +116,7 @@ pub async fn run(
     observed.push(bench_observed());
     let selection = &opts.selection;
     let targets: Vec<Target> = servers
-        .targets(&lab, &ad, &soap_headers, &w1, endpoint)?
+        .targets(&lab, &ad, &soap_headers, &w1, endpoint, opts.w3_callers)?
         .into_iter()
         .filter(|t| selection.includes(t.name))
         .collect();
@@ -178,7 +181,7 @@ pub async fn run(
             rows.push(bench.measure(target, Workload::W2, w2_run).await);
         }
         if selection.runs(Part::W3) {
-            let w3_run = new_connection_per_call(caller, W3_WORKERS, duration);
+            let w3_run = new_connection_per_call(caller, opts.w3_callers, duration);
             rows.push(bench.measure(target, Workload::W3, w3_run).await);
         }
     }
@@ -218,7 +221,7 @@ pub async fn run(
         checks,
         seconds: duration.as_secs(),
         connections: CONNECTIONS,
-        w3_workers: W3_WORKERS,
+        w3_workers: opts.w3_callers,
         placement: placement.describe(),
         observed,
         added,

@@ -22,8 +22,9 @@ use crate::placement::{allowed_list, threads_named, Placement};
 use crate::procs::Server;
 use crate::setup::{direct_caller_headers, register_direct, Registration};
 
-/// Callers opening a new connection per call in W3 (each with its own ticket cache).
-pub const W3_WORKERS: usize = 16;
+/// Callers opening a new connection per call in W3 by default (each with its own ticket
+/// cache).
+pub const W3_CALLERS: usize = 16;
 
 /// The running servers and what the direct target needs.
 pub struct Servers {
@@ -157,9 +158,10 @@ impl Servers {
         soap_headers: &[(HeaderName, HeaderValue)],
         body: &Bytes,
         endpoint: &str,
+        callers: usize,
     ) -> anyhow::Result<[Target; 4]> {
         let path = format!("/_wmcs/{endpoint}");
-        let kerberos = Kerberos::exchange_servers(ad, W3_WORKERS)?;
+        let kerberos = Kerberos::exchange_servers(ad, callers)?;
         let peer_caller = |addr, kerberos: Option<Kerberos>| -> anyhow::Result<Caller> {
             Ok(Caller {
                 addr,
