@@ -28,7 +28,7 @@ pub use error::CertError;
 pub use generate::{generate_csr, self_signed, SELF_SIGNED_DAYS};
 pub use names::{name_matches, validate_connector_name};
 pub use parse::{complete_csr, parse_pem_bundle, parse_pfx, MAX_CERTIFICATES, MAX_UPLOAD_BYTES};
-pub use provider::{crypto_provider, prefer_own_order, CIPHER_SUITES};
+pub use provider::{crypto_provider, server_config};
 
 /// A certificate chain (leaf first) and its private key, as read from an upload.
 ///

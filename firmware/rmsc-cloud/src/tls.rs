@@ -49,14 +49,9 @@ pub fn root_store(extra_ca_pem: Option<&str>) -> Result<Arc<RootCertStore>, TlsM
     Ok(Arc::new(roots))
 }
 
-/// The appliance's TLS policy: the cloud, as a server, may choose among the suites offered.
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    rmsc_certs::crypto_provider()
-}
-
 /// Client configuration without a client certificate (sign-in, discovery, registration).
 pub fn anonymous_config(roots: Arc<RootCertStore>) -> Result<ClientConfig, TlsMaterialError> {
-    let cfg = ClientConfig::builder_with_provider(provider())
+    let cfg = ClientConfig::builder_with_provider(rmsc_certs::crypto_provider())
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)
         .with_no_client_auth();
@@ -69,7 +64,7 @@ pub fn mutual_config(
     certificate_pem: &str,
     key_pem: &str,
 ) -> Result<ClientConfig, TlsMaterialError> {
-    let cfg = ClientConfig::builder_with_provider(provider())
+    let cfg = ClientConfig::builder_with_provider(rmsc_certs::crypto_provider())
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)
         .with_client_auth_cert(certificates(certificate_pem)?, private_key(key_pem)?)?;

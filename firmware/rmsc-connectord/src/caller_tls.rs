@@ -56,11 +56,7 @@ pub async fn server_config(
 
 /// A rustls configuration that asks `live` for the certificate of every handshake.
 fn build(live: Arc<LiveCertificate>) -> anyhow::Result<Arc<rustls::ServerConfig>> {
-    let mut config = rustls::ServerConfig::builder_with_provider(rmsc_certs::crypto_provider())
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_cert_resolver(live);
-    rmsc_certs::prefer_own_order(&mut config);
+    let mut config = rmsc_certs::server_config(live)?;
     // HTTP/1.1 only: Negotiate authentication over HTTP/2 is poorly supported by Windows clients.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))

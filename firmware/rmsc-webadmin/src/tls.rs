@@ -6,7 +6,6 @@
 use crate::console::ConsoleEnv;
 use crate::error::WebAdminError;
 use rmsc_store::Store;
-use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
@@ -84,10 +83,6 @@ impl fmt::Debug for AdminTls {
     }
 }
 
-fn provider() -> Arc<CryptoProvider> {
-    rmsc_certs::crypto_provider()
-}
-
 /// SHA-256 of `der` as `AB:CD:...`.
 pub(crate) fn fingerprint(der: &[u8]) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, der);
@@ -110,9 +105,10 @@ fn certified_key(cert_pem: &str, key_pem: &str) -> Result<(CertifiedKey, String)
     let print = fingerprint(leaf.as_ref());
     let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
         .map_err(|e| WebAdminError::Certificate(format!("unreadable private key PEM: {e:?}")))?;
-    let certified = CertifiedKey::from_der(chain, key, &provider()).map_err(|e| {
-        WebAdminError::Certificate(format!("certificate and key do not match: {e}"))
-    })?;
+    let certified =
+        CertifiedKey::from_der(chain, key, &rmsc_certs::crypto_provider()).map_err(|e| {
+            WebAdminError::Certificate(format!("certificate and key do not match: {e}"))
+        })?;
     Ok((certified, print))
 }
 
@@ -197,11 +193,7 @@ impl AdminTls {
     /// A rustls server configuration that always presents the current certificate;
     /// HTTP/1.1 by ALPN.
     pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, WebAdminError> {
-        let mut config = rustls::ServerConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()?
-            .with_no_client_auth()
-            .with_cert_resolver(self.resolver.clone());
-        rmsc_certs::prefer_own_order(&mut config);
+        let mut config = rmsc_certs::server_config(self.resolver.clone())?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Arc::new(config))
     }

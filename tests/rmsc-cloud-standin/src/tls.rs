@@ -177,7 +177,8 @@ pub fn server_config(
         .with_safe_default_protocol_versions()?
         .with_client_cert_verifier(verifier)
         .with_single_cert(chain, server_key)?;
-    rmsc_certs::prefer_own_order(&mut config);
+    // Choose by that policy's order, as the connector's listeners do.
+    config.ignore_client_order = true;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
