@@ -50,6 +50,30 @@ impl CpuTime {
     }
 }
 
+/// Readings of both sides taken at the start of a measurement.
+pub struct SidesProbe<'a> {
+    generator: (&'a Cpus, CpuTime),
+    server: (&'a Cpus, CpuTime),
+}
+
+impl<'a> SidesProbe<'a> {
+    /// Starts on the load generator's and the server's CPUs; `None` when unpinned (one
+    /// shared set says nothing about sides) or `/proc/stat` cannot be read.
+    pub fn start(generator: Option<&'a Cpus>, server: Option<&'a Cpus>) -> Option<Self> {
+        let (generator, server) = (generator?, server?);
+        Some(Self {
+            generator: (generator, CpuTime::now(generator)?),
+            server: (server, CpuTime::now(server)?),
+        })
+    }
+
+    /// The busy shares (generator, server) since the start.
+    pub fn finish(&self) -> Option<(f64, f64)> {
+        let share = |(cpus, start): (&Cpus, CpuTime)| start.busy_until(&CpuTime::now(cpus)?);
+        Some((share(self.generator)?, share(self.server)?))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ use rmsc_e2e::ad::{negotiate_header, AdLab, AD_CONNECTOR_NAME};
 pub use rmsc_e2e::tls::{any_server_tls, full_handshakes};
 use rmsc_kerberos::Initiator;
 use rustls::pki_types::ServerName;
+use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
 pub type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
@@ -44,7 +45,7 @@ impl Kerberos {
     /// a hop to the blocking pool and back cost the load generator more (the connector's
     /// accept measured the same, see rmsc-kerberos `source.rs`). An initiator's first token
     /// also fetches the service ticket from the KDC: a few milliseconds, once, while warming.
-    pub async fn token(&self, index: usize) -> anyhow::Result<String> {
+    pub fn token(&self, index: usize) -> anyhow::Result<String> {
         let initiator = &self.initiators[index % self.initiators.len()];
         let token = initiator.token_for(AD_CONNECTOR_NAME)?;
         Ok(negotiate_header(&token))
@@ -66,12 +67,17 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// A new TCP and TLS connection with its HTTP/1.1 connection task.
-    pub async fn connect(&self) -> anyhow::Result<Sender> {
+    /// A new TCP connection with its TLS handshake done.
+    async fn tls_stream(&self) -> anyhow::Result<TlsStream<tokio::net::TcpStream>> {
         let tcp = tokio::net::TcpStream::connect(self.addr).await?;
         tcp.set_nodelay(true)?;
         let name = ServerName::try_from(self.server_name.clone())?;
-        let tls = self.tls.connect(name, tcp).await?;
+        Ok(self.tls.connect(name, tcp).await?)
+    }
+
+    /// A new TCP and TLS connection with its HTTP/1.1 connection task.
+    pub async fn connect(&self) -> anyhow::Result<Sender> {
+        let tls = self.tls_stream().await?;
         let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await?;
         tokio::spawn(connection);
         Ok(sender)
@@ -79,9 +85,7 @@ impl Caller {
 
     /// The TLS version and cipher suite this target chooses for the load generator's offer.
     pub async fn tls_choice(&self) -> anyhow::Result<String> {
-        let tcp = tokio::net::TcpStream::connect(self.addr).await?;
-        let name = ServerName::try_from(self.server_name.clone())?;
-        let tls = self.tls.connect(name, tcp).await?;
+        let tls = self.tls_stream().await?;
         let session = tls.get_ref().1;
         let version = session
             .protocol_version()
@@ -134,17 +138,14 @@ impl Caller {
     }
 
     /// The `Authorization` header a new connection's first request carries, if any.
-    pub async fn first_authorization(&self, index: usize) -> anyhow::Result<Option<String>> {
-        match &self.kerberos {
-            Some(kerberos) => Ok(Some(kerberos.token(index).await?)),
-            None => Ok(None),
-        }
+    pub fn first_authorization(&self, index: usize) -> anyhow::Result<Option<String>> {
+        self.kerberos.as_ref().map(|k| k.token(index)).transpose()
     }
 
     /// A new connection whose first call (with a token, for a Kerberos target) succeeded:
     /// an authenticated keep-alive connection.
     pub async fn open(&self, index: usize) -> anyhow::Result<Sender> {
-        let authorization = self.first_authorization(index).await?;
+        let authorization = self.first_authorization(index)?;
         let mut sender = self.connect().await?;
         self.call(&mut sender, authorization).await?;
         Ok(sender)

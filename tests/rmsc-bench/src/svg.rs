@@ -213,7 +213,7 @@ mod tests {
             checks: Vec::new(),
             seconds: 1,
             connections: 64,
-            w3_workers: 16,
+            w3_callers: 16,
             placement: String::new(),
             observed: Vec::new(),
             added: crate::added::AddedLatency { rounds: Vec::new() },

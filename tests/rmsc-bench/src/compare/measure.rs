@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::report::{Busy, Measurement, W4Result, Workload};
 use super::standin::StandinRuntime;
-use crate::busy::CpuTime;
+use crate::busy::SidesProbe;
 use crate::conn::Caller;
 use crate::load::Stats;
 use crate::placement::{Cpus, Placement};
@@ -70,23 +70,13 @@ impl Bench<'_> {
     {
         eprintln!("measuring {} {}", workload.label(), target.name);
         let before = self.cpu_ticks(target);
-        let sides = self.placement.bench().zip(self.placement.server());
-        let busy_before = sides.map(|(g, s)| (CpuTime::now(g), CpuTime::now(s)));
+        let sides = SidesProbe::start(self.placement.bench(), self.placement.server());
         let sampler = target.server.map(Sampler::start);
         let stats = work.await;
         let used = ticks_to_us(self.cpu_ticks(target).saturating_sub(before));
-        let busy = match (sides, busy_before) {
-            (Some((g, s)), Some((Some(g0), Some(s0)))) => {
-                match (CpuTime::now(g), CpuTime::now(s)) {
-                    (Some(g1), Some(s1)) => g0
-                        .busy_until(&g1)
-                        .zip(s0.busy_until(&s1))
-                        .map(|(generator, server)| Busy { generator, server }),
-                    _ => None,
-                }
-            }
-            _ => None,
-        };
+        let busy = sides
+            .and_then(|probe| probe.finish())
+            .map(|(generator, server)| Busy { generator, server });
         let peak_rss_kib = match (target.server, sampler) {
             (Some(server), Some(sampler)) => Some(sampler.finish(server).await),
             _ => None,

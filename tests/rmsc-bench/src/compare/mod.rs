@@ -221,7 +221,7 @@ pub async fn run(
         checks,
         seconds: duration.as_secs(),
         connections: CONNECTIONS,
-        w3_workers: opts.w3_callers,
+        w3_callers: opts.w3_callers,
         placement: placement.describe(),
         observed,
         added,

@@ -89,7 +89,7 @@ pub struct Report {
     pub checks: Vec<String>,
     pub seconds: u64,
     pub connections: usize,
-    pub w3_workers: usize,
+    pub w3_callers: usize,
     /// Where the processes ran (`Placement::describe`).
     pub placement: String,
     /// What the kernel reported about each server's CPUs and threads during the run.
@@ -159,7 +159,7 @@ impl Report {
              CPU = server user+system time (all its processes; for direct, the stand-in's threads) per successful request; busy % = how busy the load generator's CPUs (with the stand-in, except for direct) and the server's CPUs were, from /proc/stat: the side near 100 set the pace; RSS summed over its processes (shared pages counted once per process; PSS shown for memory).\n",
             self.seconds,
             self.connections,
-            self.w3_workers,
+            self.w3_callers,
         );
         let _ = writeln!(out, "Placement: {}.\n", self.placement);
         for line in &self.observed {

@@ -163,7 +163,7 @@ mod tests {
             checks: Vec::new(),
             seconds: 1,
             connections: 64,
-            w3_workers: 16,
+            w3_callers: 16,
             placement: "pinned".to_owned(),
             observed: Vec::new(),
             added: crate::added::AddedLatency {
