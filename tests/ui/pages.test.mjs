@@ -70,6 +70,38 @@ test('navigation moves focus to the page heading and marks the current page', as
   }
 });
 
+test('a page chosen straight after sign-in is not replaced by the default page', async () => {
+  const browser = await launch();
+  try {
+    const page = await (await newContext(browser)).newPage();
+    const watcher = watch(page);
+    // Hold the status answer that picks the default page until the administrator has
+    // already moved on: the late answer must not pull them to the dashboard.
+    let release;
+    const released = new Promise((resolve) => { release = resolve; });
+    let held = 0;
+    await page.route('**/api/v1/status', async (route) => {
+      held += 1;
+      await released;
+      await route.continue();
+    });
+    await signIn(page);
+    await pollUntil(async () => held > 0, 'the default-page status request');
+    await page.goto(`${config.adminUrl}/#/authorized`);
+    await waitForHeading(page, 'Authorized servers');
+    const answered = page.waitForEvent('requestfinished', (request) => request.url().endsWith('/api/v1/status'));
+    release();
+    await answered;
+    // The page reads the body and acts on it in tasks of its own; two task turns let it.
+    await page.evaluate(() => new Promise((resolve) => setTimeout(() => setTimeout(resolve, 0), 0)));
+    assert.equal(await page.evaluate(() => window.location.hash), '#/authorized');
+    await waitForHeading(page, 'Authorized servers');
+    watcher.assertClean();
+  } finally {
+    await browser.close();
+  }
+});
+
 test('a lost session shows the sign-in form and returns to the page afterwards', async () => {
   const browser = await launch();
   try {

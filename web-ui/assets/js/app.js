@@ -98,7 +98,13 @@ function start() {
     const state = ctx.session.state;
     if (state === 'signed_out' || state === 'unknown') { showSignIn(); return; }
     if (state === 'setup_required' && parts[0] !== 'setup') { ctx.navigate('#/setup'); return; }
-    if (!parts[0] || !PAGES[parts[0]]) { ctx.navigate(await defaultRoute()); return; }
+    if (!parts[0] || !PAGES[parts[0]]) {
+      const target = await defaultRoute();
+      // The answer can come after the administrator has already picked a page (a nav link
+      // straight after sign-in): their choice wins over the default.
+      if (window.location.hash === hash) ctx.navigate(target);
+      return;
+    }
     const name = parts[0];
     const page = PAGES[name];
     stopPage();
