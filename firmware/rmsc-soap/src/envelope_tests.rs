@@ -260,3 +260,27 @@ fn extract_text_refuses_dtds_and_broken_input() {
     assert_eq!(extract_text(b"<r><f>a&bogus;</f></r>", "f"), None);
     assert_eq!(extract_text(b"", "f"), None);
 }
+
+#[test]
+fn extract_texts_reads_several_fields_in_one_walk_as_extract_text_would() {
+    let body = br#"<r><Outer>a<Inner>b</Inner>c</Outer><Inner>second</Inner><Last>z</Last></r>"#;
+    assert_eq!(
+        extract_texts(body, ["Inner", "Outer", "Missing", "Last"]),
+        [
+            Some("b".to_owned()),
+            Some("abc".to_owned()),
+            None,
+            Some("z".to_owned())
+        ]
+    );
+    // An error after a field ends keeps that field; fields after the error are not read.
+    assert_eq!(
+        extract_texts(b"<r><a>1</a><b>2</c></r>", ["a", "b"]),
+        [Some("1".to_owned()), None]
+    );
+    assert_eq!(extract_texts(b"", ["a"]), [None]);
+    assert_eq!(
+        extract_texts(body, ["Inner", "Inner"]),
+        [Some("b".to_owned()), Some("b".to_owned())]
+    );
+}

@@ -17,7 +17,7 @@ pub use endpoints::{
     all_operations, find_endpoint, Endpoint, Operation, Service, ENDPOINTS, WMCS_PREFIX,
 };
 pub use envelope::{
-    body_operation_name, extract_text, validate_request, EnvelopeError, EnvelopeInfo,
+    body_operation_name, extract_text, extract_texts, validate_request, EnvelopeError, EnvelopeInfo,
 };
 pub use fault::{escape_xml, fault, fault_status, FaultKind};
 pub use help::help_page;

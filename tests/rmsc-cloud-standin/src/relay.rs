@@ -12,7 +12,7 @@ use axum::Extension;
 use bytes::Bytes;
 use rmsc_contract::{caller_headers, ErrorCode, Role};
 use rmsc_soap::{
-    check_action, extract_text, fault, fault_status, find_endpoint, requested_action,
+    check_action, extract_texts, fault, fault_status, find_endpoint, requested_action,
     response_envelope, validate_request, FaultKind, SoapVersion,
 };
 
@@ -175,10 +175,14 @@ fn handle(
         }
     };
     record.outcome = CallOutcome::Ok;
-    let pad_to = extract_text(body, "StandinPadTo")
+    // One walk of the request for the three optional fields the answer depends on.
+    let [pad_to, minimum, maximum] =
+        extract_texts(body, ["StandinPadTo", "MinimumVersion", "MaximumVersion"]);
+    let pad_to = pad_to
         .and_then(|n| n.trim().parse::<usize>().ok())
         .map(|n| n.min(MAX_PAD_BYTES));
-    let chunks = build_answer(ctx, version, op, &inner, pad_to, body);
+    let versions = [("MinimumVersion", minimum), ("MaximumVersion", maximum)];
+    let chunks = build_answer(ctx, version, op, &inner, pad_to, versions);
     let gzip = accepts_gzip(headers);
     let chunks = if gzip {
         match chunks.gzip() {
@@ -201,21 +205,22 @@ fn handle(
     response
 }
 
-/// The response envelope, with the request's `VersionData` copied and optional padding.
+/// The response envelope, with the request's `VersionData` (element name, text if the
+/// request has it) copied and optional padding.
 fn build_answer(
     ctx: &Ctx,
     version: SoapVersion,
     op: &rmsc_soap::Operation,
     inner: &str,
     pad_to: Option<usize>,
-    request: &[u8],
+    versions: [(&str, Option<String>); 2],
 ) -> Chunks {
     let mut envelope = match pad_to {
         Some(_) => response_envelope(version, op, &format!("{inner}{PAD_OPEN}{PAD_CLOSE}")),
         None => response_envelope(version, op, inner),
     };
-    for element in ["MinimumVersion", "MaximumVersion"] {
-        if let Some(value) = extract_text(request, element) {
+    for (element, value) in versions {
+        if let Some(value) = value {
             let default = format!(
                 "<{element}>{}</{element}>",
                 rmsc_soap::request::PROTOCOL_VERSION
