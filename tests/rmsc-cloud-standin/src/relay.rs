@@ -25,6 +25,8 @@ use crate::http_util::{cloud_error, invalid_request};
 use crate::operations::{answer, Caller};
 
 const PAD_OPEN: &str = "<StandinPadding>";
+/// The request's `VersionData` elements that the answer repeats.
+const VERSION_ELEMENTS: [&str; 2] = ["MinimumVersion", "MaximumVersion"];
 const PAD_CLOSE: &str = "</StandinPadding>";
 
 fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -176,13 +178,14 @@ fn handle(
     };
     record.outcome = CallOutcome::Ok;
     // One walk of the request for the three optional fields the answer depends on.
-    let [pad_to, minimum, maximum] =
-        extract_texts(body, ["StandinPadTo", "MinimumVersion", "MaximumVersion"]);
+    let [pad_to, minimum, maximum] = extract_texts(
+        body,
+        ["StandinPadTo", VERSION_ELEMENTS[0], VERSION_ELEMENTS[1]],
+    );
     let pad_to = pad_to
         .and_then(|n| n.trim().parse::<usize>().ok())
         .map(|n| n.min(MAX_PAD_BYTES));
-    let versions = [("MinimumVersion", minimum), ("MaximumVersion", maximum)];
-    let chunks = build_answer(ctx, version, op, &inner, pad_to, versions);
+    let chunks = build_answer(ctx, version, op, &inner, pad_to, [minimum, maximum]);
     let gzip = accepts_gzip(headers);
     let chunks = if gzip {
         match chunks.gzip() {
@@ -205,21 +208,21 @@ fn handle(
     response
 }
 
-/// The response envelope, with the request's `VersionData` (element name, text if the
-/// request has it) copied and optional padding.
+/// The response envelope, with the request's `VersionData` copied (`versions`: the texts of
+/// [`VERSION_ELEMENTS`] in the request, where present) and optional padding.
 fn build_answer(
     ctx: &Ctx,
     version: SoapVersion,
     op: &rmsc_soap::Operation,
     inner: &str,
     pad_to: Option<usize>,
-    versions: [(&str, Option<String>); 2],
+    versions: [Option<String>; 2],
 ) -> Chunks {
     let mut envelope = match pad_to {
         Some(_) => response_envelope(version, op, &format!("{inner}{PAD_OPEN}{PAD_CLOSE}")),
         None => response_envelope(version, op, inner),
     };
-    for (element, value) in versions {
+    for (element, value) in VERSION_ELEMENTS.into_iter().zip(versions) {
         if let Some(value) = value {
             let default = format!(
                 "<{element}>{}</{element}>",

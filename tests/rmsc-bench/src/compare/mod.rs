@@ -203,7 +203,12 @@ pub async fn run(
         rows.push(median.connector.clone());
     }
     let mut held = Vec::new();
-    for target in targets.iter().filter(|_| selection.runs(Part::W4)) {
+    let w4_targets = if selection.runs(Part::W4) {
+        &targets[..]
+    } else {
+        &[]
+    };
+    for target in w4_targets {
         bench.place(target)?;
         if let Some(result) = w4(target, opts.w4_connections, opts.w4_deadline).await {
             held.push(result);
