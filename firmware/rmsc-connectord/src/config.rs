@@ -115,8 +115,9 @@ impl Default for AdminWebConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KerberosConfig {
-    /// Where the clear keytab and the replay cache live while the daemon runs; a tmpfs on
-    /// the appliance (`/run/...`). Default: `run/` under the data directory.
+    /// Where the replay cache and the directory browser's keytab live while the daemon runs,
+    /// and where the acceptor's keytab passes while its keys are copied into memory; a tmpfs
+    /// on the appliance (`/run/...`). Default: `run/` under the data directory.
     pub runtime_dir: Option<PathBuf>,
     /// Workers allowed to accept Kerberos tokens at once.
     pub max_concurrent: usize,

@@ -1,7 +1,9 @@
-//! Puts a keytab where MIT's library can read it. The keytab is kept sealed in the store; its
-//! clear copy lives only in the runtime directory (a tmpfs on the appliance), mode 0600, under
-//! a new name per installation, so contexts being accepted with the previous credential
-//! keep a readable file while the new one takes over.
+//! Hands a keytab to MIT's library. The keytab is kept sealed in the store. Its clear bytes
+//! touch the runtime directory (a tmpfs on the appliance, mode 0700) only while the library
+//! copies its entries into process memory: the file, mode 0600 under a new name per
+//! installation, is removed as soon as the credential exists or could not be made.
+//! Contexts being accepted with the previous credential keep its keys in memory while the new
+//! one takes over.
 
 use crate::gss::AcceptorCredential;
 use std::fs;
@@ -46,7 +48,7 @@ impl KeytabInstaller {
             dir: dir.to_owned(),
             generation: AtomicU64::new(0),
         };
-        installer.remove_older_than(u64::MAX);
+        installer.remove_all();
         Ok(installer)
     }
 
@@ -75,44 +77,82 @@ impl KeytabInstaller {
             .mode(0o600)
             .open(&path)
             .map_err(io_error(&path))?;
-        file.write_all(bytes).map_err(io_error(&path))?;
-        file.sync_all().map_err(io_error(&path))?;
+        let credential = file
+            .write_all(bytes)
+            .map_err(io_error(&path))
+            .and_then(|()| {
+                AcceptorCredential::from_keytab(&path, &self.replay_cache(), principal)
+                    .map_err(|e| InstallError::Unusable(e.detail()))
+            });
         drop(file);
-        match AcceptorCredential::from_keytab(&path, &self.replay_cache(), principal) {
-            Ok(credential) => {
-                // Keep the previous generation for contexts still being accepted with it.
-                self.remove_older_than(generation.saturating_sub(1));
-                Ok(credential)
-            }
-            Err(e) => {
-                let _ = fs::remove_file(&path);
-                Err(InstallError::Unusable(e.detail()))
-            }
-        }
+        // The keys are in memory now, or the keytab is unusable: either way the clear file
+        // has served its purpose. (Not synced: it never needs to outlive a crash.)
+        let _ = fs::remove_file(&path);
+        credential
     }
 
-    /// Removes every installed keytab (the keytab was deleted by the administrator).
+    /// Removes any keytab file left in the runtime directory (by a run that stopped while
+    /// installing one).
     pub fn remove_all(&self) {
-        self.remove_older_than(u64::MAX);
-    }
-
-    fn remove_older_than(&self, keep_from: u64) {
         let Ok(entries) = fs::read_dir(&self.dir) else {
             return;
         };
         for entry in entries.flatten() {
             let name = entry.file_name();
-            let Some(generation) = name
+            let installed = name
                 .to_str()
                 .and_then(|n| n.strip_prefix("http-"))
                 .and_then(|n| n.strip_suffix(".keytab"))
-                .and_then(|n| n.parse::<u64>().ok())
-            else {
-                continue;
-            };
-            if generation < keep_from {
+                .is_some_and(|n| n.parse::<u64>().is_ok());
+            if installed {
                 let _ = fs::remove_file(entry.path());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONNECTOR_KEYTAB: &[u8] = include_bytes!("../tests/fixtures/connector.keytab");
+    const PRINCIPAL: &str = "HTTP/rmsconnector.contoso.test@CONTOSO.TEST";
+
+    fn keytab_files(dir: &Path) -> Vec<String> {
+        fs::read_dir(dir)
+            .expect("read dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".keytab"))
+            .collect()
+    }
+
+    #[test]
+    fn no_clear_keytab_stays_on_disk() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let run = dir.path().join("run");
+        fs::create_dir(&run).expect("mkdir");
+        // A file a stopped run left behind is removed at start.
+        fs::write(run.join("http-7.keytab"), CONNECTOR_KEYTAB).expect("leftover");
+        let installer = KeytabInstaller::new(&run).expect("installer");
+        assert!(keytab_files(&run).is_empty());
+
+        let first = installer
+            .install(CONNECTOR_KEYTAB, PRINCIPAL)
+            .expect("install");
+        assert!(keytab_files(&run).is_empty(), "{:?}", keytab_files(&run));
+        // A replacement while the first credential is still in use.
+        let second = installer
+            .install(CONNECTOR_KEYTAB, PRINCIPAL)
+            .expect("again");
+        assert!(keytab_files(&run).is_empty());
+        drop((first, second));
+
+        // Unusable for this principal: refused, and nothing left behind either.
+        let refused = installer
+            .install(CONNECTOR_KEYTAB, "HTTP/other.contoso.test@CONTOSO.TEST")
+            .expect_err("wrong principal");
+        assert!(matches!(refused, InstallError::Unusable(_)), "{refused}");
+        assert!(keytab_files(&run).is_empty());
     }
 }

@@ -300,6 +300,15 @@ async fn keytab_uploads_are_checked_and_answered_clearly() {
     })
     .await;
     assert!(answer.is_some(), "EXCH01 accepted after the upload");
+    // The acceptor holds its keys in memory: its clear keytab does not stay in the runtime
+    // directory. (The directory browser's own copy, `directory.keytab`, does.)
+    let acceptor_keytabs: Vec<_> = std::fs::read_dir(lab.data_dir().join("run"))
+        .expect("runtime directory")
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("http-"))
+        .collect();
+    assert!(acceptor_keytabs.is_empty(), "{acceptor_keytabs:?}");
     connector.shutdown().await;
     // Restart: the sealed keytab is installed again from the store.
     let again = lab.kerberos_connector().await.expect("restart");

@@ -1,12 +1,17 @@
 //! The only unsafe code of the project: thin owners of MIT GSSAPI handles (credential,
-//! context, name, buffer) that release them on drop, and the handful of calls the acceptor
-//! and the test initiator need. Everything above this module is safe Rust.
+//! context, name, buffer) that release them on drop, the handful of calls the acceptor and
+//! the test initiator need, and (in `memory_keytab`) the acceptor's keys held in memory.
+//! Everything above this module is safe Rust.
 //!
 //! The safe `libgssapi` crate cannot acquire credentials from an explicit keytab and replay
 //! cache (`gss_acquire_cred_from`) and does not expose name attributes
 //! (`gss_get_name_attribute`, which yields the verified PAC), and it keeps the raw name handle
 //! private, so these calls go straight to `libgssapi-sys`.
 #![allow(unsafe_code)]
+
+mod memory_keytab;
+
+pub(super) use memory_keytab::MemoryKeytab;
 
 use super::GssError;
 use libgssapi_sys as sys;

@@ -1,7 +1,7 @@
-//! Safe GSSAPI: acceptor credentials from a keytab file with an explicit replay cache, one
-//! accept step with the verified PAC, and (feature `initiator`) client tokens for tests.
-//! Every call here is synchronous CPU work with small file reads and writes (keytab, replay
-//! cache) that the appliance keeps on a tmpfs; see `source.rs` for where it runs.
+//! Safe GSSAPI: acceptor credentials from a copy of a keytab in memory with an explicit
+//! replay cache, one accept step with the verified PAC, and (feature `initiator`) client
+//! tokens for tests. Every call here is synchronous CPU work with small file reads and writes
+//! (the replay cache) that the appliance keeps on a tmpfs; see `source.rs` for where it runs.
 
 mod ffi;
 
@@ -157,9 +157,12 @@ impl fmt::Display for GssError {
 
 impl std::error::Error for GssError {}
 
-/// Acceptor credentials for the principals of one keytab file.
+/// Acceptor credentials for the principals of one keytab.
 pub struct AcceptorCredential {
+    // Declared before the keys, so it is released before they are removed.
     credential: ffi::Credential,
+    /// The keytab's entries, in memory for as long as the credential accepts.
+    _keys: ffi::MemoryKeytab,
     /// Keeps krb5.conf parsed for as long as the credential accepts (see `ConfigHold`).
     _config: Option<ffi::ConfigHold>,
 }
@@ -176,14 +179,17 @@ fn path_str(path: &Path) -> Result<&str, GssError> {
 }
 
 impl AcceptorCredential {
-    /// Credentials for `principal` (`HTTP/<connector name>@REALM`) from `keytab`, using the
-    /// file replay cache `rcache` (MIT's `file2` type), so a token presented twice is refused.
-    /// Tickets for any other principal are refused.
+    /// Credentials for `principal` (`HTTP/<connector name>@REALM`) from the keytab file
+    /// `keytab`, using the file replay cache `rcache` (MIT's `file2` type), so a token
+    /// presented twice is refused. Tickets for any other principal are refused. The file's
+    /// entries are copied into memory: the file may be removed once this returns, and later
+    /// changes to it are not seen.
     pub fn from_keytab(keytab: &Path, rcache: &Path, principal: &str) -> Result<Self, GssError> {
-        let keytab = format!("FILE:{}", path_str(keytab)?);
+        let keys = ffi::MemoryKeytab::copy_of(path_str(keytab)?)?;
         let rcache = format!("file2:{}", path_str(rcache)?);
         Ok(Self {
-            credential: ffi::acceptor_credential(&keytab, &rcache, principal)?,
+            credential: ffi::acceptor_credential(keys.name(), &rcache, principal)?,
+            _keys: keys,
             _config: ffi::ConfigHold::new(),
         })
     }
