@@ -1,7 +1,7 @@
 //! The Kerberos identity source: HTTP Negotiate in, a caller identity built from the PAC that
 //! MIT verified out. The accept step runs inline on the connection's task, as the TLS
-//! handshake before it does: both are CPU work of about 100 µs (the keytab and the replay
-//! cache are files on a tmpfs), and the hop to the blocking pool and back cost more than it
+//! handshake before it does: both are CPU work of about 100 µs (the keys are in memory, the
+//! replay cache is a file on a tmpfs), and the hop to the blocking pool and back cost more than it
 //! protected: 50-73 µs of CPU per new connection in W3 (two A/B pairs, 540-629 µs a call).
 //! A bounded number of workers accept at once. The acceptor credential can be replaced at
 //! run time (keytab upload) without a restart.

@@ -118,46 +118,52 @@ impl KeytabHandle {
         Ok(handle)
     }
 
-    /// Calls `each` with every entry until it returns `false` or the entries end; the entry
-    /// is a copy that is freed after `each` returns. Bounded by [`MAX_ENTRIES`].
-    fn for_each_entry(
-        &self,
-        mut each: impl FnMut(&mut KeytabEntry) -> Result<bool, GssError>,
-    ) -> Result<(), GssError> {
+    /// Copies of every entry, read with one cursor that is closed before this returns (a
+    /// keytab must not change under an open cursor). Bounded by [`MAX_ENTRIES`].
+    fn entries(&self) -> Result<Vec<Entry<'_>>, GssError> {
         let mut cursor = ptr::null_mut();
         // SAFETY: live handles and a valid cursor out-pointer.
         let code = unsafe { krb5_kt_start_seq_get(self.context, self.keytab, &mut cursor) };
         if code != 0 {
             return Err(krb5_error(code, "reading a keytab"));
         }
+        let mut entries = Vec::new();
         let mut result = Ok(());
-        for _ in 0..MAX_ENTRIES {
-            let mut entry = KeytabEntry::empty();
-            // SAFETY: live handles; `entry` is filled with contents we free below.
-            let code =
-                unsafe { krb5_kt_next_entry(self.context, self.keytab, &mut entry, &mut cursor) };
-            if code == KT_END {
-                break;
-            }
-            if code != 0 {
-                result = Err(krb5_error(code, "reading a keytab entry"));
-                break;
-            }
-            let go_on = each(&mut entry);
-            // SAFETY: the entry's contents were allocated by krb5_kt_next_entry.
-            unsafe { krb5_free_keytab_entry_contents(self.context, &mut entry) };
-            match go_on {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => {
-                    result = Err(e);
+        while entries.len() < MAX_ENTRIES {
+            let mut entry = Entry {
+                handle: self,
+                raw: KeytabEntry::empty(),
+            };
+            // SAFETY: live handles; `entry` owns the contents the library fills in.
+            let code = unsafe {
+                krb5_kt_next_entry(self.context, self.keytab, &mut entry.raw, &mut cursor)
+            };
+            match code {
+                0 => entries.push(entry),
+                KT_END => break,
+                _ => {
+                    result = Err(krb5_error(code, "reading a keytab entry"));
                     break;
                 }
             }
         }
         // SAFETY: the cursor came from krb5_kt_start_seq_get on this keytab.
         unsafe { krb5_kt_end_seq_get(self.context, self.keytab, &mut cursor) };
-        result
+        result.map(|()| entries)
+    }
+}
+
+/// A copy of one keytab entry, freed on drop.
+struct Entry<'h> {
+    handle: &'h KeytabHandle,
+    raw: KeytabEntry,
+}
+
+impl Drop for Entry<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the contents were allocated by krb5_kt_next_entry (or are null) and are
+        // freed once.
+        unsafe { krb5_free_keytab_entry_contents(self.handle.context, &mut self.raw) };
     }
 }
 
@@ -199,15 +205,15 @@ impl MemoryKeytab {
             handle: KeytabHandle::resolve(&name)?,
             name,
         };
-        file.for_each_entry(|entry| {
+        for mut entry in file.entries()? {
             // SAFETY: live handles; the library copies the entry it is given.
-            let code =
-                unsafe { krb5_kt_add_entry(memory.handle.context, memory.handle.keytab, entry) };
+            let code = unsafe {
+                krb5_kt_add_entry(memory.handle.context, memory.handle.keytab, &mut entry.raw)
+            };
             if code != 0 {
                 return Err(krb5_error(code, "copying a keytab entry into memory"));
             }
-            Ok(true)
-        })?;
+        }
         Ok(memory)
     }
 
@@ -219,43 +225,18 @@ impl MemoryKeytab {
     /// Entries held (for tests).
     #[cfg(test)]
     pub(in crate::gss) fn entry_count(&self) -> usize {
-        let mut count = 0;
-        let _ = self.handle.for_each_entry(|_| {
-            count += 1;
-            Ok(true)
-        });
-        count
-    }
-
-    /// Removes one entry; `false` once none is left. The entry is found with one cursor and
-    /// removed after that cursor is closed: a keytab must not change under an open cursor.
-    fn remove_first(&self) -> bool {
-        let mut first = KeytabEntry::empty();
-        let mut found = false;
-        let _ = self.handle.for_each_entry(|entry| {
-            // Keep the copy: for_each_entry frees what is left in `entry`.
-            std::mem::swap(&mut first, entry);
-            found = true;
-            Ok(false)
-        });
-        if !found {
-            return false;
-        }
-        // SAFETY: live handles; `first` is an entry copy that we own and free once.
-        unsafe {
-            let code = krb5_kt_remove_entry(self.handle.context, self.handle.keytab, &mut first);
-            krb5_free_keytab_entry_contents(self.handle.context, &mut first);
-            code == 0
-        }
+        self.handle.entries().map_or(0, |entries| entries.len())
     }
 }
 
 impl Drop for MemoryKeytab {
     fn drop(&mut self) {
-        for _ in 0..MAX_ENTRIES {
-            if !self.remove_first() {
-                break;
-            }
+        // Every entry is listed first, then removed: never under an open cursor.
+        for mut entry in self.handle.entries().unwrap_or_default() {
+            // SAFETY: live handles; the copy identifies the entry to remove and stays ours.
+            unsafe {
+                krb5_kt_remove_entry(self.handle.context, self.handle.keytab, &mut entry.raw)
+            };
         }
     }
 }
@@ -281,14 +262,7 @@ mod tests {
         drop(copy);
         // The list entry MIT keeps under the name is empty now: the keys are gone.
         let reopened = KeytabHandle::resolve(&name).expect("resolve");
-        let mut left = 0;
-        reopened
-            .for_each_entry(|_| {
-                left += 1;
-                Ok(true)
-            })
-            .expect("read");
-        assert_eq!(left, 0);
+        assert_eq!(reopened.entries().expect("read").len(), 0);
         assert_eq!(other.entry_count(), 1, "other copies are untouched");
     }
 
